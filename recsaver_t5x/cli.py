@@ -1,0 +1,43 @@
+"""The `recsaver` command: one subcommand per pipeline stage.
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and `main(args) -> int`;
+heavy imports (TensorFlow, JAX, torch) happen inside `main`, so `recsaver prepare` starts fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> (module, one-line help). A new stage is one line here.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("recsaver_t5x.data.prepare_cli", "raw Amazon reviews -> balanced rating-prediction examples"),
+    "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
+    "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="recsaver", description=__doc__.splitlines()[0])
+  sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+  for name, (module, help_text) in COMMANDS.items():
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    mod = importlib.import_module(module)
+    mod.add_arguments(p)
+    p.set_defaults(_main=mod.main)
+  return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+  args = build_parser().parse_args(argv)
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  try:
+    return int(args._main(args) or 0)
+  except UserFacingError as e:
+    # One clear line naming file/line/field; no traceback for bad input.
+    print(f"recsaver {args.command}: error: {e}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,75 @@
+"""Records shared by every stage: items, history entries and rating-prediction examples.
+
+Examples are written as JSON lines; `to_dict`/`from_dict` are the only (de)serialisers so that
+every stage reads and writes the same schema. Missing metadata stays `None` (never invented).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+RATINGS = (1, 2, 3, 4, 5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+  """Item metadata as found in the source; any field may be missing (None)."""
+
+  asin: str
+  title: Optional[str] = None
+  brand: Optional[str] = None
+  categories: Optional[tuple[str, ...]] = None
+  description: Optional[str] = None
+  price: Optional[str] = None
+
+  def missing_fields(self) -> tuple[str, ...]:
+    return tuple(f for f in ("title", "brand", "categories", "description", "price")
+                 if getattr(self, f) in (None, (), ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+  """One earlier review of the user: the item, the user's rating and review text."""
+
+  item: Item
+  rating: int
+  review: Optional[str]
+  summary: Optional[str]
+  timestamp: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+  """A rating-prediction example: chronological history, a new item and the true rating."""
+
+  example_id: str
+  domain: str
+  user_id: str
+  history: tuple[HistoryEntry, ...]
+  target: Item
+  rating: int
+  timestamp: int
+  split: str = ""
+
+  def to_dict(self) -> dict[str, Any]:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_dict(cls, d: dict[str, Any]) -> "Example":
+    return cls(
+        example_id=d["example_id"], domain=d["domain"], user_id=d["user_id"],
+        history=tuple(HistoryEntry(item=_item(h["item"]), rating=int(h["rating"]),
+                                   review=h.get("review"), summary=h.get("summary"),
+                                   timestamp=int(h["timestamp"])) for h in d["history"]),
+        target=_item(d["target"]), rating=int(d["rating"]), timestamp=int(d["timestamp"]),
+        split=d.get("split", ""))
+
+  def history_mean_rating(self) -> float:
+    return sum(h.rating for h in self.history) / len(self.history)
+
+
+def _item(d: dict[str, Any]) -> Item:
+  cats = d.get("categories")
+  return Item(asin=d["asin"], title=d.get("title"), brand=d.get("brand"),
+              categories=tuple(cats) if cats is not None else None,
+              description=d.get("description"), price=d.get("price"))
