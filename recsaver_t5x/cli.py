@@ -17,19 +17,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+  """Lists every subcommand, but imports only the module of the one being run."""
   parser = argparse.ArgumentParser(prog="recsaver", description=__doc__.splitlines()[0])
   sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+  chosen = next((a for a in argv if not a.startswith("-")), None)
   for name, (module, help_text) in COMMANDS.items():
     p = sub.add_parser(name, help=help_text, description=help_text)
-    mod = importlib.import_module(module)
-    mod.add_arguments(p)
-    p.set_defaults(_main=mod.main)
+    if name == chosen:
+      mod = importlib.import_module(module)
+      mod.add_arguments(p)
+      p.set_defaults(_main=mod.main)
   return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-  args = build_parser().parse_args(argv)
+  argv = sys.argv[1:] if argv is None else argv
+  args = build_parser(argv).parse_args(argv)
   from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
   try:
     return int(args._main(args) or 0)
