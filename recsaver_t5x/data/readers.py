@@ -36,16 +36,16 @@ class SkipCounter:
   def bad(self, err: InputError) -> None:
     if not self.skip_bad:
       raise err
-    key = f"{err.field or 'record'}: {err.reason}"
+    key = f"field '{err.field}'" if err.field else "record"
     self.counts[key] += 1
-    self.first.setdefault(key, f"{err.path}:{err.line}")
+    self.first.setdefault(key, str(err))
 
   @property
   def total(self) -> int:
     return sum(self.counts.values())
 
   def summary(self) -> list[str]:
-    return [f"{n} skipped ({k}; first at {self.first[k]})" for k, n in self.counts.most_common()]
+    return [f"{n} skipped: bad {k} (first: {self.first[k]})" for k, n in self.counts.most_common()]
 
 
 def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
