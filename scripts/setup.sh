@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a fresh machine: a project-local virtualenv (.venv) with the pinned
+# dependencies, this package (editable), and WordNet for METEOR. Re-running does nothing new
+# unless requirements/ or setup.py changed. pip's cache makes a re-install take minutes, not ten.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV="${RECSAVER_VENV:-.venv}"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null || PY=python3
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "[setup] creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.recsaver-installed-$(cat requirements/base.in requirements/constraints.txt setup.py | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "[setup] installing pinned dependencies into $VENV (first time ~10 min: TF, JAX, torch CPU, llama.cpp build)"
+  "$VENV/bin/python" -m pip install -q --upgrade "pip==26.3" wheel setuptools
+  # torch is pinned to the CPU build (2.13.0+cpu); the constraints keep pip from pulling a CUDA torch.
+  "$VENV/bin/python" -m pip install -q -c requirements/constraints.txt -r requirements/base.in
+  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  rm -f "$VENV"/.recsaver-installed-*
+  touch "$stamp"
+fi
+if [ -f scripts/setup_wordnet.sh ]; then
+  NLTK_DATA="${NLTK_DATA:-$VENV/nltk_data}" bash scripts/setup_wordnet.sh
+fi
+echo "[setup] ready: $VENV"
