@@ -11,6 +11,7 @@ import sys
 
 # subcommand -> (module, one-line help). A new stage is one line here.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("recsaver_t5x.pipeline.run_cli", "the whole pipeline from a run file into one run directory"),
     "prepare": ("recsaver_t5x.data.prepare_cli", "raw Amazon reviews -> balanced rating-prediction examples"),
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
     "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
