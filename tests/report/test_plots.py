@@ -1,0 +1,24 @@
+"""Every plot writes a valid PNG."""
+import numpy as np
+from PIL import Image
+
+from recsaver_t5x.report import plots
+
+
+def _valid_png(path):
+  with Image.open(path) as im:
+    im.verify()
+  with Image.open(path) as im:
+    assert im.format == "PNG" and im.size[0] > 100 and im.size[1] > 100
+
+
+def test_all_plots_are_valid_pngs(tmp_path):
+  rng = np.random.default_rng(0)
+  y = rng.integers(1, 6, 50)
+  pred = [None if i % 7 == 0 else int(v) for i, v in enumerate(rng.integers(1, 6, 50))]
+  probs = rng.dirichlet(np.ones(5), 50)
+  _valid_png(plots.confusion_matrix(y, pred, str(tmp_path / "cm.png"), "cm"))
+  _valid_png(plots.calibration(y, probs, str(tmp_path / "cal.png"), "cal"))
+  _valid_png(plots.training_curves({"a": ([1, 2, 3], [3.0, 2.0, 1.5])}, str(tmp_path / "loss.png")))
+  _valid_png(plots.distributions({"BLEU": rng.random(30), "METEOR": rng.random(30)}, str(tmp_path / "d.png"), "d"))
+  _valid_png(plots.bars({"1": 0.2, "5": 0.9}, str(tmp_path / "b.png"), "pass", "rate"))
