@@ -52,7 +52,12 @@ class Example:
   split: str = ""
 
   def to_dict(self) -> dict[str, Any]:
-    return dataclasses.asdict(self)
+    # Hand-written: dataclasses.asdict deep-copies recursively and dominated prepare's profile.
+    return {"example_id": self.example_id, "domain": self.domain, "user_id": self.user_id,
+            "history": [{"item": _item_dict(h.item), "rating": h.rating, "review": h.review,
+                         "summary": h.summary, "timestamp": h.timestamp} for h in self.history],
+            "target": _item_dict(self.target), "rating": self.rating, "timestamp": self.timestamp,
+            "split": self.split}
 
   @classmethod
   def from_dict(cls, d: dict[str, Any]) -> "Example":
@@ -66,6 +71,12 @@ class Example:
 
   def history_mean_rating(self) -> float:
     return sum(h.rating for h in self.history) / len(self.history)
+
+
+def _item_dict(i: Item) -> dict[str, Any]:
+  return {"asin": i.asin, "title": i.title, "brand": i.brand,
+          "categories": list(i.categories) if i.categories is not None else None,
+          "description": i.description, "price": i.price}
 
 
 def _item(d: dict[str, Any]) -> Item:
