@@ -22,3 +22,14 @@ def test_all_plots_are_valid_pngs(tmp_path):
   _valid_png(plots.training_curves({"a": ([1, 2, 3], [3.0, 2.0, 1.5])}, str(tmp_path / "loss.png")))
   _valid_png(plots.distributions({"BLEU": rng.random(30), "METEOR": rng.random(30)}, str(tmp_path / "d.png"), "d"))
   _valid_png(plots.bars({"1": 0.2, "5": 0.9}, str(tmp_path / "b.png"), "pass", "rate"))
+
+
+def test_report_markdown_and_self_contained_html(tmp_path):
+  from recsaver_t5x.report import render
+  png = plots.bars({"1": 0.5}, str(tmp_path / "b.png"), "t", "y")
+  md, html_path = render.write_report("Run", [render.Section("Table 3", "| a | b |\n|---|---|\n| 1 | 2 |", (("pass", png),))],
+                                      str(tmp_path))
+  text = open(md).read()
+  assert "## Table 3" in text and "![pass](b.png)" in text
+  page = open(html_path).read()
+  assert "<table>" in page and "data:image/png;base64," in page
