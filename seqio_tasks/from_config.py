@@ -1,0 +1,75 @@
+"""Registers tasks from a JSON config on import: the MIXTURE_OR_TASK_MODULE for T5X.
+
+T5X imports MIXTURE_OR_TASK_MODULE by name and cannot pass arguments, so the domains come from
+the file named by the environment variable RECSAVER_TASKS_CONFIG (nothing happens without it):
+
+    {"vocabulary": "/path/spm.model",            # optional; default Flan-T5's vocabulary
+     "budget": {"max_prompt_chars": 8000},       # optional prompt budget (variants.Budget)
+     "ms": [1, 3, 5], "filters": ["all", "exact", "binary", "oneoff"],   # optional
+     "domains": [{"name": "beauty", "prepared_dir": "...", "samples_store": "...",
+                  "wording": "beauty", "teacher_model": null, "temperature": null}],
+     "mixtures": true}
+
+Relative paths are resolved against the config file's directory. `recsaver train` reads the same
+file through its TASKS_CONFIG gin macro.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from recsaver_t5x.errors import InputError, UserFacingError
+from recsaver_t5x.prompting import variants
+from seqio_tasks import naming, registry
+
+ENV_VAR = "RECSAVER_TASKS_CONFIG"
+_DOMAIN_KEYS = {"name", "prepared_dir", "samples_store", "wording", "teacher_model",
+                "temperature"}
+
+
+def _path(base: str, p):
+  if p is None or "://" in str(p) or os.path.isabs(str(p)):
+    return p
+  return os.path.normpath(os.path.join(base, str(p)))
+
+
+def register(path: str) -> list[str]:
+  """Registers everything the config lists; returns the task and mixture names."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      cfg = json.load(f)
+  except (OSError, json.JSONDecodeError) as e:
+    raise InputError(path, f"cannot read tasks config: {e}") from None
+  base = os.path.dirname(os.path.abspath(path))
+  if not cfg.get("domains"):
+    raise InputError(path, "no domains listed", field="domains")
+  vocab = _path(base, cfg.get("vocabulary", registry.FLAN_T5_SPM))
+  budget = variants.Budget(**cfg.get("budget", {}))
+  ms = tuple(cfg.get("ms", registry.DEFAULT_MS))
+  filter_names = tuple(cfg.get("filters", naming.FILTER_NAMES))
+  names: list[str] = []
+  for i, d in enumerate(cfg["domains"]):
+    unknown = set(d) - _DOMAIN_KEYS
+    if unknown or "name" not in d or "prepared_dir" not in d:
+      raise InputError(path, f"domain {i}: needs name and prepared_dir; unknown keys "
+                       f"{sorted(unknown)}", field="domains")
+    names += registry.add_domain(
+        d["name"], _path(base, d["prepared_dir"]), _path(base, d.get("samples_store")), vocab,
+        wording=d.get("wording"), budget=budget, ms=ms, filter_names=filter_names,
+        teacher_model=d.get("teacher_model"), temperature=d.get("temperature"))
+  if cfg.get("mixtures", True):
+    names += registry.add_mixtures([d["name"] for d in cfg["domains"]], ms=ms,
+                                   filter_names=filter_names)
+  return names
+
+
+def register_from_env() -> list[str]:
+  path = os.environ.get(ENV_VAR)
+  if not path:
+    return []
+  if not os.path.exists(path):
+    raise UserFacingError(f"${ENV_VAR}={path}: no such tasks config")
+  return register(path)
+
+
+REGISTERED = register_from_env()

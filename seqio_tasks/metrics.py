@@ -1,0 +1,90 @@
+"""Postprocessing and metric functions of the eval tasks (seqio conventions).
+
+- `postprocess`: a decoded model output -> {"text", "rating"} (rating parsed by the teacher
+  module's parser, None when unparsed); a target -> {"rating", "example_id"} from the example's
+  TRUE rating field (never from the target text).
+- `rating_text_metrics(targets, predictions)`: binary/5-class accuracy, F1, MAE, RMSE and the
+  unparsed count (seqio "predict" metric).
+- `rating_prob_metrics(targets, predictions, aux_values)`: binary and multi-class ROC-AUC from
+  the five rating-token probabilities that the model returns as aux output `rating_probs`
+  (seqio "predict_with_aux" metric; T5X's `predict_batch_with_aux` path).
+- `reasoning_metric_fn(references, scorer)`: Rec-SAVER reasoning metrics of the decoded reasoning
+  against verified references, by example id.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from recsaver_t5x.eval.rating_metrics import rating_metrics
+from recsaver_t5x.prompting.parse import parse_answer
+
+AUX_KEY = "rating_probs"
+TEXT_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "n", "n_unparsed")
+
+
+def _str(x: Any) -> str:
+  return x.decode("utf-8") if isinstance(x, bytes) else str(x)
+
+
+def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
+                is_target: bool = False) -> dict:
+  """seqio postprocess_fn (see module docstring)."""
+  if is_target:
+    if example is None or "rating" not in example:
+      raise ValueError("eval targets need the example's 'rating' feature")
+    return {"rating": int(np.asarray(example["rating"])),
+            "example_id": _str(np.asarray(example["example_id"]).item())
+            if "example_id" in example else ""}
+  text = _str(output)
+  return {"text": text, "rating": parse_answer(text).rating}
+
+
+def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
+  return {k: float(d[k]) for k in keys if k in d and isinstance(d[k], (int, float))}
+
+
+def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
+  """Rating metrics from decoded text (unparsed outputs excluded and counted)."""
+  m = rating_metrics([t["rating"] for t in targets], [p["rating"] for p in predictions])
+  return _numeric(m, TEXT_KEYS)
+
+
+def rating_prob_metrics(targets: Sequence[dict], predictions: Sequence[dict],
+                        aux_values: Mapping[str, Any]) -> dict:
+  """Binary and multi-class AUC from the rating-token probabilities (aux output)."""
+  del predictions
+  if AUX_KEY not in aux_values:
+    raise KeyError(f"the model returned no aux output '{AUX_KEY}' (got {sorted(aux_values)}); "
+                   "use recsaver_t5x.trainer.t5x_model.RatingEncoderDecoderModel")
+  probs = np.asarray(aux_values[AUX_KEY], dtype=np.float64).reshape(len(targets), 5)
+  y = [t["rating"] for t in targets]
+  m = rating_metrics(y, [None] * len(y), probs=probs)
+  return {"binary_auc": m["binary_auc"], "multi_auc": m["multi_auc"]}
+
+
+ReasoningScorer = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, float]]
+
+
+def reasoning_metric_fn(references: Mapping[str, Sequence[str]], scorer: ReasoningScorer
+                        ) -> Callable[[Sequence[dict], Sequence[dict]], dict]:
+  """A seqio predict metric: `scorer(candidates, references)` over examples with references.
+
+  Examples without any verified reference are excluded and counted (`n_no_reference`).
+  """
+  def reasoning_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
+    cands, refs, missing = [], [], 0
+    for t, p in zip(targets, predictions):
+      r = references.get(t["example_id"], ())
+      if not r:
+        missing += 1
+        continue
+      parsed = parse_answer(p["text"])
+      cands.append(parsed.explanation or p["text"])
+      refs.append(list(r))
+    out = {k: float(v) for k, v in scorer(cands, refs).items()} if cands else {}
+    out["n_no_reference"] = float(missing)
+    return {k: v for k, v in out.items() if not (isinstance(v, float) and math.isinf(v))}
+  return reasoning_metrics
