@@ -246,6 +246,7 @@ def hf_config_dict(config: T5Config) -> Dict[str, Any]:
       dropout_rate=config.dropout_rate, layer_norm_epsilon=config.layer_norm_epsilon,
       feed_forward_proj=('gated-' if gated else '') + act, dense_act_fn=act,
       is_gated_act=gated, tie_word_embeddings=config.logits_via_embedding,
+      scale_decoder_outputs=config.logits_via_embedding,
       decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, is_encoder_decoder=True)
 
 
@@ -333,9 +334,10 @@ def _hf_layout(config: T5Config):
 def load_hf_checkpoint(model_dir: str, dtype: str = 'float32') -> Tuple[T5Config, Params]:
   """Reads a Hugging Face (Flan-)T5 directory into (T5Config, params).
 
-  The output head is taken from `lm_head.weight` when the file has one (Flan-T5: untied;
-  transformers 5 may write `tie_word_embeddings: true` in config.json although the head is a
-  separate matrix), else it is tied to the embedding with T5's 1/sqrt(d_model) rescale.
+  The output head is `lm_head.weight` when the file has one (Flan-T5: untied, no rescale),
+  else the embedding. transformers 5 writes `tie_word_embeddings: true` even for untied
+  models, so what decides is the tensors and `scale_decoder_outputs` (older configs: the tie
+  flag). Only a tied head with the 1/sqrt(d_model) rescale becomes `logits_via_embedding`.
   """
   cfg_path = os.path.join(model_dir, 'config.json')
   try:
@@ -345,23 +347,28 @@ def load_hf_checkpoint(model_dir: str, dtype: str = 'float32') -> Tuple[T5Config
     raise InputError(cfg_path, f'cannot read Hugging Face config: {e}') from e
   tensors = _read_hf_tensors(model_dir)
   config = config_from_hf(hf, cfg_path, dtype=dtype)
-  head = tensors.get('lm_head.weight')
-  # Untied when the file holds a head that differs from the embedding (Flan-T5); v1.0-style
-  # tied models have no head (or an identical copy) and use the rescaled embedding.
-  untied = head is not None and not (
-      head.shape == tensors['shared.weight'].shape and np.array_equal(head, tensors['shared.weight'])
-      and hf.get('tie_word_embeddings', True))
-  config = config.replace(logits_via_embedding=not untied)
+  if 'shared.weight' not in tensors and 'encoder.embed_tokens.weight' in tensors:
+    tensors['shared.weight'] = tensors['encoder.embed_tokens.weight']
+  shared = tensors.get('shared.weight')
+  if shared is None:
+    raise InputError(model_dir, "missing tensor 'shared.weight'")
+  head = tensors.get('lm_head.weight', shared)
+  # Whether HF multiplies the decoder output by d_model**-0.5 before the head: explicit in
+  # transformers 5 (`scale_decoder_outputs`), implied by `tie_word_embeddings` before.
+  rescale = bool(hf.get('scale_decoder_outputs', hf.get('tie_word_embeddings', True)))
+  tied = rescale and head.shape == shared.shape and np.array_equal(head, shared)
+  config = config.replace(logits_via_embedding=tied)
   flat = {}
   for ours, name, transpose in _hf_layout(config):
     if name not in tensors:
-      alt = {'shared.weight': 'encoder.embed_tokens.weight'}.get(name)
-      if alt in tensors:
-        name = alt
-      else:
-        raise InputError(model_dir, f'missing tensor {name!r}')
+      raise InputError(model_dir, f'missing tensor {name!r}')
     arr = np.asarray(tensors[name], dtype=np.float32)
     flat[ours] = np.ascontiguousarray(arr.T if transpose else arr)
+  if not tied:
+    kernel = np.asarray(head, dtype=np.float32).T
+    if rescale:  # fold the rescale into the separate head
+      kernel = kernel * np.float32(config.emb_dim ** -0.5)
+    flat['decoder/logits_dense/kernel'] = np.ascontiguousarray(kernel)
   return config, unflatten(flat)
 
 
@@ -375,6 +382,28 @@ def to_hf_state_dict(params: Params, config: T5Config) -> Dict[str, np.ndarray]:
   out['encoder.embed_tokens.weight'] = out['shared.weight']
   out['decoder.embed_tokens.weight'] = out['shared.weight']
   return out
+
+
+def to_hf_model(params: Params, config: T5Config):
+  """A transformers `T5ForConditionalGeneration` (torch, float32, eval mode) with our weights.
+
+  transformers 5 ties `lm_head` to `shared` whatever the config says, so the head is untied
+  here by hand.
+  """
+  import torch  # pylint: disable=import-outside-toplevel
+  import transformers  # pylint: disable=import-outside-toplevel
+  model = transformers.T5ForConditionalGeneration(
+      transformers.T5Config(**hf_config_dict(config)))
+  state = {k: torch.from_numpy(v) for k, v in to_hf_state_dict(params, config).items()}
+  head = state.pop('lm_head.weight', None)
+  missing, unexpected = model.load_state_dict(state, strict=False)
+  missing = [k for k in missing if k != 'lm_head.weight']
+  if missing or unexpected:
+    raise ValueError(f'state dict mismatch: missing {missing[:5]}, unexpected {unexpected[:5]}')
+  if head is not None:
+    model.lm_head.weight = torch.nn.Parameter(head.clone())
+    model.config.tie_word_embeddings = False
+  return model.eval()
 
 
 # -------------------------------------------------------------------------------------------

@@ -562,6 +562,6 @@ def init_params(config: T5Config, rng: Array, batch_size: int = 1, input_length:
   model = Transformer(config)
   enc = jnp.ones((batch_size, input_length), jnp.int32)
   dec = jnp.ones((batch_size, target_length), jnp.int32)
-  variables = model.init({'params': rng, 'dropout': rng}, enc, dec, dec, enable_dropout=False)
-  params = variables['params']
+  init = jax.jit(lambda r: model.init({'params': r}, enc, dec, dec, enable_dropout=False))
+  params = init(rng)['params']
   return params if boxed else nn.meta.unbox(params)
