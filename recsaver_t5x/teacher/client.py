@@ -129,11 +129,18 @@ def json_schema_format(schema: dict, name: str = "answer") -> dict:
           "json_schema": {"name": name, "schema": schema, "strict": True}}
 
 
-RATING_SCHEMA = {
-    "type": "object",
-    "properties": {"reason": {"type": "string"}, "rating": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
-    "required": ["reason", "rating"],
-}
+def rating_schema(max_reason_chars: int = 2000) -> dict:
+  """JSON answer {"reason": ..., "rating": 1..5}; reason first, so the model reasons, then rates.
+  The length cap keeps the reason from running into max_tokens (truncated JSON is unparsed)."""
+  return {
+      "type": "object",
+      "properties": {"reason": {"type": "string", "maxLength": max_reason_chars},
+                     "rating": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
+      "required": ["reason", "rating"],
+  }
+
+
+RATING_SCHEMA = rating_schema()
 
 
 def _normalize_logprobs(lp: Any) -> Optional[list[dict]]:
