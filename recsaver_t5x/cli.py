@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
     "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
     "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
+    "references": ("recsaver_t5x.recsaver.references_cli", "Rec-SAVER verified references: post-hoc explanations, leakage removal, self-verification"),
 }
 
 

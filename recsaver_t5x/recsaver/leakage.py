@@ -9,7 +9,7 @@ into sentences and a sentence is dropped when it
 - mentions "stars" (the study's rule; also "N-star"/"N star" with a number),
 - mentions "score" or "scores" (the study's rule; also "scored"/"scoring"),
 - or states the true rating outright: "5/5", "5 out of 5", "rated it 5", "give it a five",
-  "rating: 5", "a 5 rating", "5-point". Other numbers ("rated similar items 4" when the truth is
+  "rating: 5", "a 5 rating", "5-point", or the number alone ("5", "**5**"). Other numbers ("rated similar items 4" when the truth is
   5, prices, counts) do not trigger this rule.
 
 The rules are deliberately conservative: a false positive costs one sentence of a reference, a
@@ -50,6 +50,7 @@ def _rating_rules(rating: int) -> tuple[tuple[str, re.Pattern], ...]:
   why = f"states the true rating {rating}"
   flags = re.IGNORECASE
   return (
+      (why, re.compile(rf"^[\W_]*{n}[\W_]*$", flags)),  # the rating alone: "5", "**5**", "5."
       (why, re.compile(rf"{n}\s*(?:/|out\s+of)\s*(?:5|five)\b", flags)),
       # "rated it 5", "gave this product a five", "rating is 5", "Rating: 5", "predicted 5".
       (why, re.compile(rf"\b{_RATING_VERB}\b[^\w.!?]*(?:\w+[^\w.!?]+){{0,4}}?{n}", flags)),

@@ -54,6 +54,9 @@ def test_remove_leakage_keeps_audit_trail():
     ("Hence they gave the video a 1.", 1, "states the true rating 1"),
     ("The mascara deserves 4/5 from this user.", 4, "states the true rating 4"),
     ("It is a clear 5.0 rating for them.", 5, "states the true rating 5"),
+    ("**5**", 5, "states the true rating 5"),
+    ("4.", 4, "states the true rating 4"),
+    ("3", 4, None),
     ("The user rated similar lipsticks 4 in the past.", 5, None),  # another rating: no leak
     ("The set has 5 brushes and costs $5.", 5, None),
     ("They watched 15 thrillers and rated most of them highly.", 5, None),
