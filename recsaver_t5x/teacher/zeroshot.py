@@ -1,0 +1,150 @@
+"""Zero-shot evaluation of prompt variants (the study's Table 3) with any teacher.
+
+For each variant, one answer per test example (sample index 0 at temperature T) is sampled into
+the sample store, parsed, and scored with the shared rating metrics next to the naive
+user-average baseline. The one-shot variant's demonstration is a solved training example: a
+teacher answer to the reasoning prompt whose parsed rating equals the true rating (taken from the
+store when one exists, otherwise sampled here).
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from typing import Optional, Sequence
+
+from recsaver_t5x.data.records import Example
+from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.prompting.parse import ParsedAnswer, parse_answer, rating_probs
+from recsaver_t5x.prompting.variants import (VARIANTS, Demonstration, Variant, build_prompt)
+from recsaver_t5x.teacher.client import TeacherClient
+from recsaver_t5x.teacher.sampler import SamplingConfig, example_jobs, run_jobs
+from recsaver_t5x.teacher.store import SampleKey, SampleStore
+
+BASELINE_LABEL = "Naive Baseline (Avg.)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+  """One parsed answer of one variant for one test example."""
+
+  example_id: str
+  variant: str
+  true_rating: int
+  rating: Optional[int]
+  unparsed_reason: Optional[str]
+  probs: Optional[tuple[float, ...]]
+  truncated: bool
+  finish_reason: Optional[str]
+
+
+def demo_candidates(train: Sequence[Example], seed: int = 0) -> list[Example]:
+  """Training examples in the order they are tried as demonstrations: shortest prompt first
+  (a demonstration lengthens every prompt), ties broken by a seeded hash of the id."""
+  def order(ex: Example):
+    h = hashlib.sha256(f"{seed}:{ex.example_id}".encode()).hexdigest()
+    return (len(build_prompt(ex, "reasoning").text), h)
+  return sorted(train, key=order)
+
+
+def _solved(store: SampleStore, ex: Example, model: str, temperature: float) -> Optional[Demonstration]:
+  for s in store.select(variant="reasoning", model=model):
+    if s.key.example_id != ex.example_id:
+      continue
+    parsed = parse_answer(s.text)
+    if parsed.rating == ex.rating and parsed.explanation:
+      return Demonstration(ex, parsed.explanation, ex.rating)
+  return None
+
+
+async def find_demonstration(client: TeacherClient, store: SampleStore, train: Sequence[Example],
+                             model: str, cfg: SamplingConfig, tries: int = 16,
+                             progress: bool = True) -> Demonstration:
+  """A solved training example for the one-shot variant (deterministic given the store)."""
+  candidates = demo_candidates(train, cfg.base_seed)
+  for ex in candidates:  # any earlier solved answer (e.g. from `recsaver sample`)
+    demo = _solved(store, ex, model, cfg.temperature)
+    if demo:
+      return demo
+  for ex in candidates[:tries]:
+    jobs = example_jobs([ex], VARIANTS["reasoning"], model, dataclasses.replace(cfg, num_samples=1))
+    await run_jobs(client, store, jobs, desc="one-shot demo", progress=progress)
+    demo = _solved(store, ex, model, cfg.temperature)
+    if demo:
+      return demo
+  raise UserFacingError(
+      f"no solved one-shot demonstration: the teacher's reasoning answer matched the true rating "
+      f"for none of {min(tries, len(candidates))} training examples. Raise --demo-tries, or sample "
+      "the train split first (`recsaver sample`), or leave out the one_shot variant.")
+
+
+def predictions_for(store: SampleStore, examples: Sequence[Example], variant: Variant, model: str,
+                    temperature: float) -> list[Prediction]:
+  out = []
+  for ex in examples:
+    s = store.get(SampleKey(ex.example_id, variant.name, model, float(temperature), 0))
+    if s is None:
+      raise UserFacingError(f"{store.path}: no sample for {ex.example_id} / {variant.name}")
+    parsed: ParsedAnswer = parse_answer(s.text)
+    trunc = s.extra.get("truncation") or {}
+    out.append(Prediction(ex.example_id, variant.name, ex.rating, parsed.rating,
+                          parsed.unparsed_reason, rating_probs(s.logprobs, parsed),
+                          bool(trunc.get("clipped") or trunc.get("history_dropped")),
+                          s.finish_reason))
+  return out
+
+
+def score(predictions: Sequence[Prediction], unparsed: str = "exclude") -> dict:
+  """The shared rating metrics; AUCs only when every answer carries rating probabilities."""
+  from recsaver_t5x.eval.rating_metrics import rating_metrics  # pylint: disable=import-outside-toplevel
+  probs = None
+  if predictions and all(p.probs is not None for p in predictions):
+    probs = [list(p.probs) for p in predictions]
+  m = rating_metrics([p.true_rating for p in predictions], [p.rating for p in predictions],
+                     probs=probs, unparsed=unparsed)
+  m["n_truncated"] = sum(p.truncated for p in predictions)
+  m["n_with_probs"] = sum(p.probs is not None for p in predictions)
+  return m
+
+
+def baseline_row(examples: Sequence[Example]) -> dict:
+  from recsaver_t5x.eval import baseline  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.eval.rating_metrics import rating_metrics  # pylint: disable=import-outside-toplevel
+  return rating_metrics([e.rating for e in examples], baseline.user_average_predictions(examples))
+
+
+@dataclasses.dataclass
+class ZeroShotResult:
+  rows: list[tuple[str, dict]]
+  predictions: dict[str, list[Prediction]]
+  demo_example_id: Optional[str]
+
+
+async def run_zeroshot(client: TeacherClient, store: SampleStore, test: Sequence[Example],
+                       train: Sequence[Example], variants: Sequence[Variant], model: str,
+                       cfg: SamplingConfig, demo_tries: int = 16, unparsed: str = "exclude",
+                       progress: bool = True) -> ZeroShotResult:
+  """Sample every variant over `test` (resumable), then parse and score."""
+  cfg = dataclasses.replace(cfg, num_samples=1)
+  demo = None
+  if any(v.one_shot for v in variants):
+    if not train:
+      raise UserFacingError("the one_shot variant needs training examples for its demonstration")
+    demo = await find_demonstration(client, store, train, model, cfg, demo_tries, progress)
+  for v in variants:
+    jobs = example_jobs(test, v, model, cfg, demo=demo if v.one_shot else None)
+    await run_jobs(client, store, jobs, desc=v.name, progress=progress)
+  rows = [(BASELINE_LABEL, baseline_row(test))]
+  preds = {}
+  for v in variants:
+    preds[v.name] = predictions_for(store, test, v, model, cfg.temperature)
+    rows.append((v.label, score(preds[v.name], unparsed)))
+  return ZeroShotResult(rows, preds, demo.example.example_id if demo else None)
+
+
+def zeroshot(config, store: SampleStore, test, train, variants, cfg: SamplingConfig,
+             **kw) -> ZeroShotResult:
+  async def go():
+    async with TeacherClient(config) as client:
+      return await run_zeroshot(client, store, test, train, variants, config.model, cfg, **kw)
+  return asyncio.run(go())
