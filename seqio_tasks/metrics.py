@@ -43,7 +43,8 @@ def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
 
 
 def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
-  return {k: float(d[k]) for k in keys if k in d and isinstance(d[k], (int, float))}
+  return {k: (d[k] if isinstance(d[k], int) else float(d[k]))
+          for k in keys if k in d and isinstance(d[k], (int, float))}
 
 
 def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:

@@ -6,8 +6,6 @@ import os
 import random
 from typing import Optional, Sequence
 
-import sentencepiece as spm
-
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data.records import Example, HistoryEntry, Item
 from recsaver_t5x.teacher.store import Sample, SampleKey, SampleStore
@@ -55,15 +53,6 @@ def write_store(path: str, answers: dict[tuple[str, int], str], model: str = "te
 
 
 def train_spm(directory: str, texts: Sequence[str], vocab_size: int = 200) -> str:
-  """A small SentencePiece model (T5 ids: pad 0, eos 1, unk 2) where '###' and digits are pieces."""
-  corpus = os.path.join(directory, "corpus.txt")
-  with open(corpus, "w", encoding="utf-8") as f:
-    for t in texts:
-      f.write(t.replace("\n", " ") + "\n")
-  prefix = os.path.join(directory, "spm")
-  spm.SentencePieceTrainer.train(
-      input=corpus, model_prefix=prefix, vocab_size=vocab_size, model_type="unigram",
-      pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0,
-      user_defined_symbols=["###", "1", "2", "3", "4", "5"], hard_vocab_limit=False,
-      num_threads=1, minloglevel=2)
-  return prefix + ".model"
+  """A small SentencePiece model trained by the toolkit (markers and digits are pieces)."""
+  from recsaver_t5x.model.vocab import train_sentencepiece  # pylint: disable=import-outside-toplevel
+  return train_sentencepiece(texts, os.path.join(directory, "spm"), vocab_size, num_threads=1)

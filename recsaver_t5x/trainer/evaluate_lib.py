@@ -1,0 +1,222 @@
+"""Evaluation of a trained student: decode, parse, rating-token probabilities, metrics.
+
+For each eval task (a task, or every task of a mixture) and its split:
+  1. greedy-decode the inputs (KV-cache decoder of `recsaver_t5x.model.decoding`);
+  2. parse the rating from the decoded text (the teacher module's parser);
+  3. one teacher-forced pass over the decoded prefix gives the five rating-token probabilities
+     (`recsaver_t5x.model.rating_probs`), appending the marker where a decode lacks it;
+  4. the task's own seqio metric fns (rating metrics from text; AUC from the probabilities,
+     as T5X's predict_with_aux path) and optional Rec-SAVER reasoning metrics.
+Outputs in `output_dir`: `predictions_<task>.jsonl` (one line per example: id, true rating,
+text, parsed rating, unparsed reason, 5 probabilities, whether the marker was appended),
+`metrics.json`, and `metrics.md` (a row in the layout of the study's Tables 4/5).
+Predictions are appended batch by batch; a rerun skips examples already predicted.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import jax
+import numpy as np
+import seqio
+from tqdm.auto import tqdm
+
+from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
+from recsaver_t5x.model import checkpoints, decoding
+from recsaver_t5x.model.config import T5Config
+from recsaver_t5x.model.network import Transformer
+from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
+from recsaver_t5x.prompting.parse import parse_answer
+
+TABLE_COLUMNS = TABLE3_COLUMNS + AUC_COLUMNS
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+  example_id: str
+  domain: str
+  true_rating: int
+  text: str
+  rating: Optional[int]
+  unparsed_reason: Optional[str]
+  probs: tuple[float, ...]
+  marker_appended: bool
+
+  def to_json(self) -> dict:
+    return dataclasses.asdict(self)
+
+
+def load_model(model_dir: str, step: Optional[int] = None) -> tuple[T5Config, Any, int]:
+  """(config, params, step) of a `recsaver train` model directory."""
+  cfg_path = os.path.join(model_dir, "config.json")
+  if not os.path.isfile(cfg_path):
+    raise UserFacingError(f"{model_dir}: no config.json (not a `recsaver train` model dir)")
+  with open(cfg_path, encoding="utf-8") as f:
+    config = T5Config.from_dict(json.load(f))
+  step = checkpoints.latest_step(model_dir) if step is None else step
+  if step is None:
+    raise UserFacingError(f"{model_dir}: no checkpoint_<step> directory")
+  params = checkpoints.restore_checkpoint(model_dir, step)
+  return config.replace(dropout_rate=0.0), params, step
+
+
+def eval_tasks(name: str) -> list[seqio.Task]:
+  provider = seqio.get_mixture_or_task(name)
+  return list(provider.tasks) if isinstance(provider, seqio.Mixture) else [provider]
+
+
+def _batches(task: seqio.Task, split: str, input_length: int, batch_size: int,
+             skip: set) -> Iterable[list[dict]]:
+  ds = task.get_dataset({"inputs": input_length, "targets": 1 << 20}, split=split,
+                        shuffle=False, num_epochs=1)
+  batch = []
+  for ex in ds.as_numpy_iterator():
+    if ex["example_id"].decode() in skip:
+      continue
+    batch.append(ex)
+    if len(batch) == batch_size:
+      yield batch
+      batch = []
+  if batch:
+    yield batch
+
+
+def _pad_inputs(batch: list[dict], batch_size: int, input_length: int) -> np.ndarray:
+  # A fixed [batch_size, input_length] shape: decoding compiles once.
+  out = np.zeros((batch_size, input_length), np.int32)
+  for i, ex in enumerate(batch):
+    out[i, :len(ex["inputs"])] = ex["inputs"]
+  return out
+
+
+def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, input_length: int,
+                 max_decode_length: int, batch_size: int, out_path: str,
+                 progress: bool = True) -> list[Prediction]:
+  """Predictions for every example of `task`/`split`, resuming `out_path` if it exists."""
+  vocab = task.output_features["targets"].vocabulary
+  tokens = rating_token_ids(vocab)
+  done = _read_predictions(out_path)
+  model = Transformer(config)
+  total = None
+  try:
+    total = task.num_input_examples(split)
+  except (KeyError, TypeError, ValueError):
+    pass
+  bar = tqdm(total=total, initial=len(done), disable=not progress, unit="ex",
+             desc=f"evaluate {task.name}")
+  with open(out_path, "a", encoding="utf-8") as out:
+    for batch in _batches(task, split, input_length, batch_size, set(done)):
+      enc = _pad_inputs(batch, batch_size, input_length)
+      decoded, _ = decoding.greedy_decode(model, params, enc, max_decode_length)
+      decoded = np.asarray(decoded)
+      dist = rating_distribution(model, params, enc, decoded, tokens=tokens)
+      for i, ex in enumerate(batch):
+        row = decoded[i].tolist()
+        row = row[:row.index(1)] if 1 in row else row
+        text = vocab.decode(row)
+        parsed = parse_answer(text)
+        p = Prediction(ex["example_id"].decode(), ex["domain"].decode(), int(ex["rating"]),
+                       text, parsed.rating, parsed.unparsed_reason,
+                       tuple(float(x) for x in dist.probs[i]), bool(dist.marker_appended[i]))
+        out.write(json.dumps(p.to_json()) + "\n")
+        done[p.example_id] = p
+      out.flush()
+      bar.update(len(batch))
+  bar.close()
+  return list(done.values())
+
+
+def _read_predictions(path: str) -> dict[str, Prediction]:
+  done: dict[str, Prediction] = {}
+  if not os.path.exists(path):
+    return done
+  with open(path, encoding="utf-8") as f:
+    lines = f.read().split("\n")
+  good = []
+  for line in lines:
+    if not line.strip():
+      continue
+    try:
+      d = json.loads(line)
+    except json.JSONDecodeError:
+      break  # a torn last line (killed mid-write): redo from there
+    d["probs"] = tuple(d["probs"])
+    done[d["example_id"]] = Prediction(**d)
+    good.append(line)
+  with open(path, "w", encoding="utf-8") as f:  # drop a torn tail before appending
+    f.write("".join(g + "\n" for g in good))
+  return done
+
+
+def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
+  """The task's seqio metric fns on our predictions, plus counts.
+
+  Targets/predictions are built exactly as seqio's Evaluator builds them (the task's
+  postprocess_fn), the probabilities are passed as aux values.
+  """
+  targets = [task.postprocess_fn(None, example={"rating": p.true_rating,
+                                                "example_id": p.example_id.encode()},
+                                 is_target=True) for p in predictions]
+  preds = [task.postprocess_fn(p.text, example=None, is_target=False) for p in predictions]
+  aux = {"rating_probs": np.asarray([p.probs for p in predictions], np.float64)}
+  out: dict = {}
+  for fn in task.predict_metric_fns:
+    out.update(fn(targets, preds))
+  for fn in task.predict_with_aux_metric_fns:
+    out.update(fn(targets, preds, aux))
+  out["n_marker_appended"] = int(sum(p.marker_appended for p in predictions))
+  return out
+
+
+def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str] = None,
+             split: str = "test", step: Optional[int] = None, input_length: int = 2048,
+             max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
+             progress: bool = True) -> dict:
+  """Evaluates a model directory on an eval task or mixture; returns {task: metrics}."""
+  config, params, step = load_model(model_dir, step)
+  params = jax.device_put(params)
+  output_dir = output_dir or os.path.join(model_dir, f"eval_{step}")
+  os.makedirs(output_dir, exist_ok=True)
+  results, rows, all_preds = {}, [], []
+  for task in eval_tasks(mixture_or_task_name):
+    preds = predict_task(config, params, task, split, input_length, max_decode_length,
+                         batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
+                         progress)
+    results[task.name] = task_metrics(task, preds)
+    rows.append((f"{label or task.name}", results[task.name]))
+    all_preds += preds
+  if len(rows) > 1:  # the mixture as a whole (same metrics over all its examples)
+    results["all"] = overall_metrics(all_preds)
+    rows.append((f"{label or mixture_or_task_name} (all)", results["all"]))
+  with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
+    json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
+               "task": mixture_or_task_name, "metrics": results}, f, indent=2)
+  with open(os.path.join(output_dir, "metrics.md"), "w", encoding="utf-8") as f:
+    f.write(format_table(rows, columns=TABLE_COLUMNS,
+                         extra=(("n", "n"), ("n_unparsed", "unparsed"))) + "\n")
+  return results
+
+
+def overall_metrics(preds: Sequence[Prediction]) -> dict:
+  m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
+                     probs=np.asarray([p.probs for p in preds]))
+  m.pop("unparsed_policy", None)
+  m["n_marker_appended"] = int(sum(p.marker_appended for p in preds))
+  return m
+
+
+def comparison_table(metrics_files: Sequence[str], labels: Optional[Sequence[str]] = None,
+                     task: str = "all") -> str:
+  """Rows from several `metrics.json` (e.g. model sizes x reasoning: Table 4; samples x
+  filters: Table 5), in the study's column layout."""
+  rows = []
+  for i, path in enumerate(metrics_files):
+    with open(path, encoding="utf-8") as f:
+      saved = json.load(f)
+    m = saved["metrics"].get(task) or next(iter(saved["metrics"].values()))
+    rows.append((labels[i] if labels else f"{saved['task']} @ {saved['step']}", m))
+  return format_table(rows, columns=TABLE_COLUMNS, extra=(("n", "n"), ("n_unparsed", "unparsed")))

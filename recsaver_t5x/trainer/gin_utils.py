@@ -1,0 +1,88 @@
+"""Gin plumbing shared by `recsaver train` and `recsaver evaluate` (T5X's flag conventions).
+
+  --gin_file=FILE           parsed in order (several allowed); searched in the current directory,
+                            --gin_search_path entries and the repository's gin/ directory.
+  --gin.KEY=VALUE           one binding, e.g. --gin.TRAIN_STEPS=100 or --gin.MODEL_DIR="'/tmp/m'".
+                            VALUE is a gin literal; a bare path or word that is not one
+                            (/tmp/m, runs/x) is quoted for you.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from typing import Sequence
+
+import recsaver_t5x
+
+GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(recsaver_t5x.__file__))),
+                       "gin")
+_PREFIX = "--gin."
+_LITERAL = re.compile(r"""^(['"\[{(@%]|-?\d|True$|False$|None$|-?\.\d|-?inf$)""")
+
+
+def add_gin_arguments(parser: argparse.ArgumentParser) -> None:
+  """--gin_file/--gin_search_path, and `--gin.KEY=VALUE` bindings collected into args.gin_bindings.
+
+  argparse has no wildcard option names, so this subparser's parse_known_args moves every
+  `--gin.` argument aside before parsing (the parent parser calls it for the subcommand).
+  """
+  parser.add_argument("--gin_file", action="append", default=[], metavar="FILE",
+                      help="gin config file (repeatable); see gin/ for the shipped ones")
+  parser.add_argument("--gin_search_path", action="append", default=[], metavar="DIR",
+                      help="extra directory for gin files and their includes")
+  parser.epilog = ("Bindings: --gin.KEY=VALUE, e.g. --gin.TRAIN_STEPS=100 "
+                   "--gin.MODEL_DIR=/tmp/model (T5X macro names; see gin/base.gin).")
+  original = parser.parse_known_args
+
+  def parse_known_args(args=None, namespace=None):
+    args = list(args if args is not None else [])
+    bindings = [a for a in args if a.startswith(_PREFIX)]
+    rest = [a for a in args if not a.startswith(_PREFIX)]
+    ns, extras = original(rest, namespace)
+    ns.gin_bindings = [to_binding(a) for a in bindings]
+    return ns, extras
+  parser.parse_known_args = parse_known_args
+
+
+def to_binding(arg: str) -> str:
+  """'--gin.KEY=VALUE' -> 'KEY = VALUE' with VALUE quoted when it is not a gin literal."""
+  body = arg[len(_PREFIX):]
+  if "=" not in body:
+    raise SystemExit(f"recsaver: error: {arg}: expected --gin.KEY=VALUE")
+  key, value = body.split("=", 1)
+  value = value.strip()
+  if not _LITERAL.match(value):
+    value = repr(value)
+  return f"{key.strip()} = {value}"
+
+
+def parse(gin_files: Sequence[str], bindings: Sequence[str],
+          search_paths: Sequence[str] = ()) -> None:
+  """Parses gin files and bindings (clears earlier config first)."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  import logging  # pylint: disable=import-outside-toplevel
+  gin.clear_config()
+  for path in [os.getcwd(), *search_paths, GIN_DIR]:
+    gin.add_config_file_search_path(path)
+  if not gin_files:
+    raise UserFacingError("no --gin_file given; e.g. --gin_file=tiny_cpu.gin (see gin/)")
+  # gin logs an ERROR for every search-path miss before it finds a file; those are not errors.
+  quiet = _DropMessages("Path not found")
+  logging.getLogger().addFilter(quiet)
+  try:
+    gin.parse_config_files_and_bindings(list(gin_files), list(bindings),
+                                        finalize_config=False)
+  except (IOError, ValueError, SyntaxError) as e:
+    raise UserFacingError(f"gin: {e}") from None
+  finally:
+    logging.getLogger().removeFilter(quiet)
+
+
+class _DropMessages:
+  def __init__(self, prefix: str):
+    self.prefix = prefix
+
+  def filter(self, record) -> bool:
+    return not str(record.msg).startswith(self.prefix)
