@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
     "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
     "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
+    "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
     "zeroshot": ("recsaver_t5x.teacher.zeroshot_cli", "prompt variants over the test split with a teacher LLM (Table 3)"),
     "sample": ("recsaver_t5x.teacher.sample_cli", "M teacher reasoning paths per training example into the sample store"),
     "teacher-serve": ("recsaver_t5x.teacher.serve_cli", "start the embedded llama.cpp teacher server(s) and print the URL"),
