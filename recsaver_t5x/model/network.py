@@ -258,7 +258,8 @@ class MultiHeadDotProductAttention(nn.Module):
         DenseGeneral, axis=-1, features=(self.num_heads, self.head_dim),
         kernel_axes=('embed', 'joined_kv'), dtype=self.dtype, param_dtype=self.param_dtype)
     depth_scaling = jnp.sqrt(self.head_dim).astype(jnp.float32)
-    query_init = lambda *args: self.kernel_init(*args) / depth_scaling  # pylint: disable=unnecessary-lambda-assignment
+    def query_init(key, shape, dtype=jnp.float32):
+      return (self.kernel_init(key, shape, dtype) / depth_scaling).astype(dtype)
 
     query = projection(kernel_init=query_init, name='query')(inputs_q)
     query = _constraint(query, ('batch', 'length', 'heads', 'kv'))
@@ -556,12 +557,16 @@ class Transformer(nn.Module):
                        decode=decode)
 
 
-def init_params(config: T5Config, rng: Array, batch_size: int = 1, input_length: int = 8,
-                target_length: int = 8, boxed: bool = False):
-  """Initialises parameters; `boxed=True` keeps the LogicallyPartitioned metadata."""
+@functools.lru_cache(maxsize=16)
+def _init_fn(config: T5Config, batch_size: int, input_length: int, target_length: int):
   model = Transformer(config)
   enc = jnp.ones((batch_size, input_length), jnp.int32)
   dec = jnp.ones((batch_size, target_length), jnp.int32)
-  init = jax.jit(lambda r: model.init({'params': r}, enc, dec, dec, enable_dropout=False))
-  params = init(rng)['params']
+  return jax.jit(lambda rng: model.init({'params': rng}, enc, dec, dec, enable_dropout=False))
+
+
+def init_params(config: T5Config, rng: Array, batch_size: int = 1, input_length: int = 8,
+                target_length: int = 8, boxed: bool = False):
+  """Initialises parameters; `boxed=True` keeps the LogicallyPartitioned metadata."""
+  params = _init_fn(config, batch_size, input_length, target_length)(rng)['params']
   return params if boxed else nn.meta.unbox(params)

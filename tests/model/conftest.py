@@ -42,3 +42,18 @@ def random_tokens(rng: np.random.Generator, lengths, width: int, vocab: int) -> 
     out[i, :n - 1] = rng.integers(3, vocab, size=n - 1)
     out[i, n - 1] = 1
   return out
+
+
+def small_config():
+  """The one random-weights config shared by the model tests (one compile of init)."""
+  from recsaver_t5x.model.config import T5Config
+  return T5Config(vocab_size=128, emb_dim=16, num_heads=4, head_dim=6, mlp_dim=24,
+                  num_encoder_layers=2, num_decoder_layers=2, dropout_rate=0.0,
+                  relative_attention_num_buckets=8, relative_attention_max_distance=16)
+
+
+@pytest.fixture(scope="session")
+def small_params():
+  import jax
+  from recsaver_t5x.model import network
+  return network.init_params(small_config(), jax.random.PRNGKey(3))
