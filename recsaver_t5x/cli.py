@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "teacher-serve": ("recsaver_t5x.teacher.serve_cli", "start the embedded llama.cpp teacher server(s) and print the URL"),
     "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
     "references": ("recsaver_t5x.recsaver.references_cli", "Rec-SAVER verified references: post-hoc explanations, leakage removal, self-verification"),
+    "reasoning-metrics": ("recsaver_t5x.recsaver.reasoning_metrics_cli", "BLEU/ROUGE-1/METEOR/BERTScore of reasoning vs Rec-SAVER references (Table 11)"),
 }
 
 

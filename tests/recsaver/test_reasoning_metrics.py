@@ -121,3 +121,37 @@ def test_missing_wordnet_names_the_fix(tmp_path):
                        env={"PYTHONPATH": str(rmx.__file__).rsplit("/recsaver_t5x/", 1)[0],
                             "NLTK_DATA": str(tmp_path)})
   assert "scripts/setup_wordnet.sh" in out.stdout and "wordnet-base" in out.stdout
+
+
+def test_cli_scores_candidates_and_feeds_alignment(tmp_path, capsys):
+  import json
+  from recsaver_t5x import cli
+  refs_path = tmp_path / "refs.jsonl"
+  with open(refs_path, "w") as f:
+    for eid, rating in (("e1", 5), ("e2", 2), ("e3", 3)):
+      f.write(json.dumps({"example_id": eid, "rating": rating, "references": REFS[eid],
+                          "unverified_references": REFS[eid] + ["The user likes things."]}) + "\n")
+  cands = tmp_path / "cands.jsonl"
+  with open(cands, "w") as f:
+    for c in CANDS:
+      f.write(json.dumps({"example_id": c.example_id, "sample_index": c.sample_index,
+                          "text": f"### Reason ###\n{c.text}\n### Rating ###\n"
+                                  f"{c.predicted_rating if c.predicted_rating else 'n/a'}"}) + "\n")
+  out = tmp_path / "out"
+  assert cli.main(["reasoning-metrics", "--references", str(refs_path), "--candidates", str(cands),
+                   "--metrics", "bleu,rouge1_f1,meteor", "--out", str(out)]) == 0
+  text = capsys.readouterr().out
+  assert "| Correct | 2 | " in text and "excluded): 1" in text
+  rows = [json.loads(l) for l in (out / "reasoning_metrics.jsonl").read_text().splitlines()]
+  assert len(rows) == 4 and rows[0]["bertscore_f1"] is None
+  assert rows[0]["meteor"] == pytest.approx(max(
+      __import__("nltk").translate.meteor_score.meteor_score(
+          [rmx.tokenize(r)], rmx.tokenize(CANDS[0].text)) for r in REFS["e1"]))
+  # The per-candidate file is the alignment command's metrics input.
+  ann = tmp_path / "ann.csv"
+  ann.write_text("annotator,example_id,sample_index,coherence,faithfulness,insightfulness\n"
+                 + "".join(f"{a},{r['example_id']},{r['sample_index']},{(i + k) % 5 + 1},"
+                           f"{(i + k) % 2},{(2 * i + k) % 5 + 1}\n"
+                           for i, r in enumerate(rows) for k, a in enumerate(("x", "y"))))
+  assert cli.main(["alignment", str(ann), "--metrics", str(out / "reasoning_metrics.jsonl")]) == 0
+  assert "| METEOR |" in capsys.readouterr().out

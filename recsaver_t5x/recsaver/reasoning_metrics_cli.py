@@ -1,0 +1,124 @@
+"""`recsaver reasoning-metrics`: BLEU, ROUGE-1, METEOR, BERTScore of reasoning texts against
+Rec-SAVER references, per candidate and averaged, with the correct/incorrect breakdown."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+CANDIDATE_TEXT_FIELDS = ("text", "reasoning", "prediction", "output")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+  p.add_argument("--references", required=True, help="references JSONL from `recsaver references`")
+  src = p.add_mutually_exclusive_group(required=True)
+  src.add_argument("--candidates", help="JSONL: example_id, text (or reasoning/prediction/output) "
+                                        "[, predicted_rating, rating, sample_index]; a text in "
+                                        "the '### Reason ### ... ### Rating ###' format is parsed")
+  src.add_argument("--store", help="score teacher answers from a sample store instead")
+  p.add_argument("--variant", default="reasoning", help="with --store: the prompt variant")
+  p.add_argument("--unverified", action="store_true",
+                 help="score against every cleaned explanation, not only the verified ones "
+                      "(the 'without verification' side of Table 9)")
+  p.add_argument("--metrics", default="bleu,rouge1_f1,meteor,bertscore_f1")
+  p.add_argument("--bertscore-model", default="auto",
+                 help="auto: roberta-large (layer 17) if in the local HF cache, else the packaged "
+                      "all-MiniLM-L6-v2; minilm; a local model directory; or a cached hub id")
+  p.add_argument("--bertscore-layers", type=int, default=None)
+  p.add_argument("--batch-size", type=int, default=64)
+  p.add_argument("--torch-threads", type=int, default=None)
+  p.add_argument("--out", help="write reasoning_metrics.jsonl (per candidate), .md and .json here")
+
+
+def _candidates_from_file(path: str, ratings: dict[str, int]):
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import InputError
+  from recsaver_t5x.prompting.parse import parse_answer
+  from recsaver_t5x.recsaver.reasoning_metrics import Candidate
+  out = []
+  with open(path, encoding="utf-8") as f:
+    for n, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        obj = json.loads(line)
+      except ValueError as e:
+        raise InputError(path, f"not valid JSON ({e.msg})", line=n) from None
+      if not isinstance(obj, dict) or "example_id" not in obj:
+        raise InputError(path, "each line must be an object with an example_id", line=n,
+                         field="example_id")
+      field = next((k for k in CANDIDATE_TEXT_FIELDS if isinstance(obj.get(k), str)), None)
+      if field is None:
+        raise InputError(path, f"no candidate text (one of {', '.join(CANDIDATE_TEXT_FIELDS)})",
+                         line=n, field="text")
+      parsed = parse_answer(obj[field])
+      text = parsed.explanation if parsed.explanation is not None else obj[field]
+      pred = obj.get("predicted_rating", parsed.rating)
+      eid = str(obj["example_id"])
+      true = obj.get("rating", ratings.get(eid))
+      try:
+        out.append(Candidate(eid, text, None if true is None else int(true),
+                             None if pred is None else int(pred), int(obj.get("sample_index", 0))))
+      except (TypeError, ValueError):
+        raise InputError(path, "ratings and sample_index must be integers", line=n) from None
+  return out
+
+
+def _candidates_from_store(path: str, variant: str, ratings: dict[str, int]):
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.prompting.parse import parse_answer
+  from recsaver_t5x.recsaver.reasoning_metrics import Candidate
+  from recsaver_t5x.teacher.store import SampleStore
+  store = SampleStore(path, readonly=True)
+  out = []
+  for s in store.select(variant=variant):
+    parsed = parse_answer(s.text)
+    text = parsed.explanation if parsed.explanation is not None else s.text
+    out.append(Candidate(s.key.example_id, text, ratings.get(s.key.example_id), parsed.rating,
+                         s.key.sample_index))
+  return out
+
+
+def main(args: argparse.Namespace) -> int:
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError
+  from recsaver_t5x.recsaver import reasoning_metrics as rmx
+  from recsaver_t5x.recsaver.references import load_ratings, load_references
+
+  references = load_references(args.references, verified=not args.unverified)
+  ratings = load_ratings(args.references)
+  if args.candidates:
+    candidates = _candidates_from_file(args.candidates, ratings)
+  else:
+    candidates = _candidates_from_store(args.store, args.variant, ratings)
+  if not candidates:
+    raise UserFacingError("no candidates to score")
+  unknown = sorted({c.example_id for c in candidates} - set(references))
+  scorer = rmx.ReasoningScorer(rmx.ScorerConfig(
+      metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
+      bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
+      batch_size=args.batch_size, torch_threads=args.torch_threads))
+  report = scorer.score(candidates, references, progress=True)
+  kind = "unverified (every cleaned explanation)" if args.unverified else "self-verified"
+  print(f"Reasoning metrics of {len(candidates)} candidates against {kind} references "
+        f"({args.references})")
+  if unknown:
+    print(f"{len(unknown)} candidate example ids are not in the references file (counted as "
+          f"without references): {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
+  table = report.table()
+  print(table)
+  if args.out:
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "reasoning_metrics.jsonl"), "w", encoding="utf-8") as f:
+      for row in report.rows:
+        d = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.to_dict().items()}
+        f.write(json.dumps(d) + "\n")
+    with open(os.path.join(args.out, "reasoning_metrics.md"), "w", encoding="utf-8") as f:
+      f.write(table + "\n")
+    summary = {g: {k: (None if v != v else v) for k, v in d.items()}
+               for g, d in report.summary().items()}
+    with open(os.path.join(args.out, "reasoning_metrics.json"), "w", encoding="utf-8") as f:
+      json.dump({"bertscore_model": report.bertscore_model, "references": args.references,
+                 "verified_references": not args.unverified, "summary": summary,
+                 "examples_without_references": sorted(set(report.no_references))}, f, indent=1)
+  return 0
