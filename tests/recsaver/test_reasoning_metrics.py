@@ -155,3 +155,23 @@ def test_cli_scores_candidates_and_feeds_alignment(tmp_path, capsys):
                            for i, r in enumerate(rows) for k, a in enumerate(("x", "y"))))
   assert cli.main(["alignment", str(ann), "--metrics", str(out / "reasoning_metrics.jsonl")]) == 0
   assert "| METEOR |" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not __import__("os").path.isfile("/usr/share/wordnet/data.noun"),
+                    reason="Debian wordnet-base not installed (scripts/setup_wordnet.sh installs it)")
+def test_setup_wordnet_script_is_idempotent_and_gives_meteor_fact(tmp_path):
+  import os
+  import pathlib
+  script = pathlib.Path(rmx.__file__).resolve().parents[2] / "scripts" / "setup_wordnet.sh"
+  data = tmp_path / "nltk_data"
+  for _ in range(2):  # idempotent: the second run changes nothing
+    subprocess.run(["bash", str(script), str(data)], check=True, capture_output=True)
+  lexnames = (data / "corpora" / "wordnet" / "lexnames").read_text().splitlines()
+  assert len(lexnames) == 45 and lexnames[0] == "00\tadj.all\t3" and lexnames[44] == "44\tadj.ppl\t3"
+  code = ("import nltk; nltk.data.path[:] = [%r]\n"
+          "from nltk.translate.meteor_score import meteor_score\n"
+          "print(round(meteor_score([['the','cat','sat','on','the','mat']], "
+          "['the','cat','was','sitting','on','the','mats']), 3))\n") % str(data)
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "NLTK_DATA": str(data)})
+  assert out.stdout.strip() == "0.793"
