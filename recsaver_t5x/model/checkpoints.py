@@ -394,7 +394,7 @@ def to_hf_model(params: Params, config: T5Config):
   import transformers  # pylint: disable=import-outside-toplevel
   model = transformers.T5ForConditionalGeneration(
       transformers.T5Config(**hf_config_dict(config)))
-  state = {k: torch.from_numpy(v) for k, v in to_hf_state_dict(params, config).items()}
+  state = {k: torch.from_numpy(np.array(v)) for k, v in to_hf_state_dict(params, config).items()}
   head = state.pop('lm_head.weight', None)
   missing, unexpected = model.load_state_dict(state, strict=False)
   missing = [k for k in missing if k != 'lm_head.weight']

@@ -43,6 +43,8 @@ def rating_token_ids(vocab: Any, marker: str = RATING_MARKER,
                      digits: Sequence[str] = RATING_DIGITS) -> RatingTokens:
   """Looks up the marker and digit pieces in a seqio vocabulary (one or two pieces per digit)."""
   marker_ids = tuple(int(i) for i in vocab.encode(marker))
+  if vocab.tokenizer.unk_id() in marker_ids:
+    raise UserFacingError(f'the vocabulary cannot spell the marker {marker!r} (unknown pieces)')
   answers = []
   for d in digits:
     ids = tuple(int(i) for i in vocab.encode(f'{marker} {d}'))
