@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.prompting.parse import ParsedAnswer, parse_answer, rating_probs
-from recsaver_t5x.prompting.variants import (VARIANTS, Demonstration, Variant, build_prompt)
+from recsaver_t5x.prompting.variants import VARIANTS, Budget, Demonstration, Variant, build_prompt
 from recsaver_t5x.teacher.client import TeacherClient
 from recsaver_t5x.teacher.sampler import SamplingConfig, example_jobs, run_jobs
 from recsaver_t5x.teacher.store import SampleKey, SampleStore
@@ -38,22 +38,25 @@ class Prediction:
   finish_reason: Optional[str]
 
 
-def demo_candidates(train: Sequence[Example], seed: int = 0) -> list[Example]:
+def demo_candidates(train: Sequence[Example], seed: int = 0, budget: Budget = Budget()) -> list[Example]:
   """Training examples in the order they are tried as demonstrations: shortest prompt first
   (a demonstration lengthens every prompt), ties broken by a seeded hash of the id."""
   def order(ex: Example):
     h = hashlib.sha256(f"{seed}:{ex.example_id}".encode()).hexdigest()
-    return (len(build_prompt(ex, "reasoning").text), h)
+    return (len(build_prompt(ex, "reasoning", budget=budget).text), h)
   return sorted(train, key=order)
 
 
-def _solved(store: SampleStore, ex: Example, model: str, temperature: float) -> Optional[Demonstration]:
+def _solved(store: SampleStore, model: str, candidates: Sequence[Example]) -> Optional[Demonstration]:
+  """The first candidate with a stored reasoning answer (any temperature) that is right."""
+  answers: dict[str, list] = {}
   for s in store.select(variant="reasoning", model=model):
-    if s.key.example_id != ex.example_id:
-      continue
-    parsed = parse_answer(s.text)
-    if parsed.rating == ex.rating and parsed.explanation:
-      return Demonstration(ex, parsed.explanation, ex.rating)
+    answers.setdefault(s.key.example_id, []).append(s)
+  for ex in candidates:
+    for s in answers.get(ex.example_id, ()):
+      parsed = parse_answer(s.text)
+      if parsed.rating == ex.rating and parsed.explanation:
+        return Demonstration(ex, parsed.explanation, ex.rating)
   return None
 
 
@@ -61,15 +64,18 @@ async def find_demonstration(client: TeacherClient, store: SampleStore, train: S
                              model: str, cfg: SamplingConfig, tries: int = 16,
                              progress: bool = True) -> Demonstration:
   """A solved training example for the one-shot variant (deterministic given the store)."""
-  candidates = demo_candidates(train, cfg.base_seed)
-  for ex in candidates:  # any earlier solved answer (e.g. from `recsaver sample`)
-    demo = _solved(store, ex, model, cfg.temperature)
-    if demo:
-      return demo
-  for ex in candidates[:tries]:
-    jobs = example_jobs([ex], VARIANTS["reasoning"], model, dataclasses.replace(cfg, num_samples=1))
+  candidates = demo_candidates(train, cfg.base_seed, cfg.budget)
+  demo = _solved(store, model, candidates)  # an earlier solved answer (e.g. `recsaver sample`)
+  if demo:
+    return demo
+  # Batches of `capacity` candidates keep every server busy; the first solved candidate in
+  # candidate order wins, so the choice does not depend on the number of servers.
+  tried = candidates[:tries]
+  for start in range(0, len(tried), client.capacity):
+    batch = tried[start:start + client.capacity]
+    jobs = example_jobs(batch, VARIANTS["reasoning"], model, dataclasses.replace(cfg, num_samples=1))
     await run_jobs(client, store, jobs, desc="one-shot demo", progress=progress)
-    demo = _solved(store, ex, model, cfg.temperature)
+    demo = _solved(store, model, batch)
     if demo:
       return demo
   raise UserFacingError(
