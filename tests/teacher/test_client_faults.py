@@ -127,3 +127,10 @@ def test_retry_moves_to_another_server():
                        backoff_base_s=0.01, max_retries=12)
     results = asyncio.run(chat_many(cfg, [ChatRequest(MSG, seed=s) for s in range(6)]))
   assert all(r.server == good.url for r in results)
+
+
+def test_concurrency_per_server_is_the_bound():
+  with FaultServer(ok_delay_s=0.5) as fs:
+    cfg = ClientConfig(base_urls=(fs.url,), model="m", api_key_env=None, concurrency_per_server=3)
+    asyncio.run(chat_many(cfg, [ChatRequest(MSG, seed=s) for s in range(9)]))
+  assert fs.max_in_flight == 3
