@@ -23,8 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="print the parsed gin config and exit without training")
 
 
+def _log_to_stderr() -> None:
+  import logging  # pylint: disable=import-outside-toplevel
+  logger = logging.getLogger("recsaver_t5x")
+  if not logger.handlers:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("recsaver %(levelname)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main(args: argparse.Namespace) -> int:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+  _log_to_stderr()
   distributed.initialize(args.distributed)
   import gin  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -34,7 +46,12 @@ def main(args: argparse.Namespace) -> int:
   if args.print_config:
     print(gin.config_str())
     return 0
-  result = gin.get_configurable(train_lib.train)()
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  try:
+    result = gin.get_configurable(train_lib.train)()
+  except UserFacingError as e:
+    # gin appends "In call to configurable ..." to exceptions; the user needs the one line.
+    raise UserFacingError(str(e).split("\n  In call to configurable")[0].strip()) from None
   import jax  # pylint: disable=import-outside-toplevel
   model_dir = gin.query_parameter("%MODEL_DIR")
   if model_dir and jax.process_index() == 0:
