@@ -7,8 +7,8 @@ the references combine, per metric (the same rule everywhere in the toolkit):
   i.e. `sacrebleu.sentence_bleu`): n-gram counts are clipped by their largest count in any one
   reference and the brevity penalty uses the closest reference length; exponential smoothing.
   One score per candidate with all references at once, not a max of single-reference scores.
-- ROUGE-1 F1: rouge-score with Porter stemming, `RougeScorer.score_multi`: the F1 of the best
-  single reference (max over references).
+- ROUGE-1 F1: rouge-score with Porter stemming (its DefaultTokenizer), `RougeScorer.score_multi`:
+  the F1 of the best single reference (max over references).
 - METEOR: nltk's `meteor_score` with all references: max over references (nltk's own
   multi-reference rule). Tokens are lower-cased words and punctuation marks (regex
   `\\w+|[^\\w\\s]`); synonyms from WordNet 3.0 (`scripts/setup_wordnet.sh`).
@@ -154,6 +154,19 @@ class _CachedStemmer:
     self.stem = functools.lru_cache(maxsize=200_000)(PorterStemmer().stem)
 
 
+class _CachedRougeTokenizer:
+  """rouge-score's DefaultTokenizer with stemming, memoised per text: `score_multi` would
+  otherwise re-tokenise (and re-stem) the candidate once per reference."""
+
+  def __init__(self):
+    from rouge_score import tokenizers  # pylint: disable=import-outside-toplevel
+    inner = tokenizers.DefaultTokenizer(use_stemmer=True)
+    self._tokenize = functools.lru_cache(maxsize=50_000)(lambda t: tuple(inner.tokenize(t)))
+
+  def tokenize(self, text: str) -> list[str]:
+    return list(self._tokenize(text))
+
+
 class _CachedWordNet:
   """WordNet reader with memoised `synsets` (the lookups dominate METEOR's cost)."""
 
@@ -256,7 +269,7 @@ class MetricsReport:
       vals = " | ".join(_fmt(s[g][m]) for m in self.metrics)
       lines.append(f"| {label} | {int(s[g]['n'])} | {vals} |")
     lines.append("")
-    lines.append(f"Candidates without any verified reference (excluded): {len(self.no_references)}")
+    lines.append(f"Candidates without any reference (excluded): {len(self.no_references)}")
     return "\n".join(lines)
 
 
@@ -351,7 +364,8 @@ class ReasoningScorer:
       self._bleu = BLEU(effective_order=True)  # = sacrebleu.sentence_bleu's settings
     if "rouge1_f1" in m and self._rouge is None:
       from rouge_score import rouge_scorer  # pylint: disable=import-outside-toplevel
-      self._rouge = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+      self._rouge = rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True,
+                                             tokenizer=_CachedRougeTokenizer())
     if "meteor" in m and self._wordnet is None:
       self._wordnet = _CachedWordNet(load_wordnet())
       self._stemmer = _CachedStemmer()
