@@ -8,7 +8,8 @@ the file named by the environment variable RECSAVER_TASKS_CONFIG (nothing happen
      "ms": [1, 3, 5], "filters": ["all", "exact", "binary", "oneoff"],   # optional
      "domains": [{"name": "beauty", "prepared_dir": "...", "samples_store": "...",
                   "wording": "beauty", "teacher_model": null, "temperature": null}],
-     "mixtures": true}
+     "mixtures": true,
+     "cache_dirs": ["gs://bucket/cache"]}         # optional: seqio offline caches (launch/)
 
 Relative paths are resolved against the config file's directory. `recsaver train` reads the same
 file through its TASKS_CONFIG gin macro.
@@ -41,6 +42,9 @@ def register(path: str) -> list[str]:
   except (OSError, json.JSONDecodeError) as e:
     raise InputError(path, f"cannot read tasks config: {e}") from None
   base = os.path.dirname(os.path.abspath(path))
+  if cfg.get("cache_dirs"):
+    import seqio  # pylint: disable=import-outside-toplevel
+    seqio.add_global_cache_dirs([_path(base, d) for d in cfg["cache_dirs"]])
   if not cfg.get("domains"):
     raise InputError(path, "no domains listed", field="domains")
   vocab = _path(base, cfg.get("vocabulary", registry.FLAN_T5_SPM))

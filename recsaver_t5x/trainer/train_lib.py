@@ -216,6 +216,8 @@ def train(*, model_dir: str, mixture_or_task_name: str, task_feature_lengths: Ma
                           f"mesh size {mesh.shape['data']}")
   model = Transformer(model_config)
   optimizer = optimizer_fn(learning_rate_fn)
+  # Measured outside the mesh context: a plain single-device computation.
+  peak = flops.measured_matmul_peak(model_config.dtype) * jax.device_count() if report_mfu else None
   with partitioning.mesh_context(mesh, rules):
     param_sh = partitioning.param_shardings(model_config, mesh, rules)
     abstract_params = jax.eval_shape(
@@ -254,7 +256,7 @@ def train(*, model_dir: str, mixture_or_task_name: str, task_feature_lengths: Ma
     return _loop(state, step_fn, ckpt, data_cfg, batches_done, mesh, model_config,
                  model_dir=model_dir, train_steps=train_steps,
                  checkpoint_period=checkpoint_period, log_every=log_every,
-                 report_mfu=report_mfu, progress=progress and is_main,
+                 peak=peak, progress=progress and is_main,
                  writer=MetricsWriter(model_dir, enabled=is_main, tensorboard=tensorboard),
                  max_steps_this_run=max_steps_this_run)
 
@@ -302,7 +304,7 @@ def _resume(ckpt, step, abstract_params, abstract_opt, param_sh, opt_sh, data_cf
 
 
 def _loop(state, step_fn, ckpt, data_cfg, batches_done, mesh, config, *, model_dir, train_steps,
-          checkpoint_period, log_every, report_mfu, progress, writer, max_steps_this_run):
+          checkpoint_period, log_every, peak, progress, writer, max_steps_this_run):
   from tqdm.auto import tqdm  # pylint: disable=import-outside-toplevel
   start_step = int(state.step)
   ds = data_lib.get_dataset(data_cfg, num_epochs=None, shard_index=jax.process_index(),
@@ -311,9 +313,6 @@ def _loop(state, step_fn, ckpt, data_cfg, batches_done, mesh, config, *, model_d
   lengths = data_cfg.task_feature_lengths
   step_flops = flops.train_step_flops(config, data_cfg.batch_size, lengths["inputs"],
                                       lengths["targets"])
-  peak = None
-  if report_mfu:
-    peak = flops.measured_matmul_peak(config.dtype) * jax.device_count()
   end_step = train_steps if max_steps_this_run is None else min(
       train_steps, start_step + max_steps_this_run)
   bar = tqdm(total=train_steps, initial=start_step, disable=not progress, unit="step",
