@@ -7,7 +7,9 @@ the file named by the environment variable RECSAVER_TASKS_CONFIG (nothing happen
      "budget": {"max_prompt_chars": 8000},       # optional prompt budget (variants.Budget)
      "ms": [1, 3, 5], "filters": ["all", "exact", "binary", "oneoff"],   # optional
      "domains": [{"name": "beauty", "prepared_dir": "...", "samples_store": "...",
-                  "wording": "beauty", "teacher_model": null, "temperature": null}],
+                  "wording": "beauty", "teacher_model": null, "temperature": null,
+                  "references": "..."}],                # optional: verified references
+     "reasoning_metrics": {"metrics": ["bleu", "rouge1_f1"], "bertscore_model": "auto"},
      "mixtures": true,
      "cache_dirs": ["gs://bucket/cache"]}         # optional: seqio offline caches (launch/)
 
@@ -25,7 +27,7 @@ from seqio_tasks import naming, registry
 
 ENV_VAR = "RECSAVER_TASKS_CONFIG"
 _DOMAIN_KEYS = {"name", "prepared_dir", "samples_store", "wording", "teacher_model",
-                "temperature"}
+                "temperature", "references"}
 
 
 def _path(base: str, p):
@@ -52,15 +54,28 @@ def register(path: str) -> list[str]:
   ms = tuple(cfg.get("ms", registry.DEFAULT_MS))
   filter_names = tuple(cfg.get("filters", naming.FILTER_NAMES))
   names: list[str] = []
+  scorer = None
   for i, d in enumerate(cfg["domains"]):
     unknown = set(d) - _DOMAIN_KEYS
     if unknown or "name" not in d or "prepared_dir" not in d:
       raise InputError(path, f"domain {i}: needs name and prepared_dir; unknown keys "
                        f"{sorted(unknown)}", field="domains")
+    refs = None
+    if d.get("references"):
+      # pylint: disable=import-outside-toplevel
+      from recsaver_t5x.recsaver.reasoning_metrics import ReasoningScorer, ScorerConfig
+      from recsaver_t5x.recsaver.references import load_references
+      refs = load_references(_path(base, d["references"]))
+      if scorer is None:  # one scorer (its models load once, on first use) for all domains
+        opts = dict(cfg.get("reasoning_metrics", {}))
+        if "metrics" in opts:
+          opts["metrics"] = tuple(opts["metrics"])
+        scorer = ReasoningScorer(ScorerConfig(**opts))
     names += registry.add_domain(
         d["name"], _path(base, d["prepared_dir"]), _path(base, d.get("samples_store")), vocab,
         wording=d.get("wording"), budget=budget, ms=ms, filter_names=filter_names,
-        teacher_model=d.get("teacher_model"), temperature=d.get("temperature"))
+        teacher_model=d.get("teacher_model"), temperature=d.get("temperature"),
+        references=refs, reasoning_scorer=scorer if refs is not None else None)
   if cfg.get("mixtures", True):
     names += registry.add_mixtures([d["name"] for d in cfg["domains"]], ms=ms,
                                    filter_names=filter_names)

@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--input_length", type=int, default=2048)
   parser.add_argument("--max_decode_length", type=int, default=512)
   parser.add_argument("--label", help="row label of the metrics table")
+  parser.add_argument("--references", help="verified references (`recsaver references` output): "
+                      "also score the decoded reasoning (BLEU, ROUGE-1, METEOR, BERTScore)")
+  parser.add_argument("--reasoning_metrics", default="bleu,rouge1_f1,meteor,bertscore_f1",
+                      help="which reasoning metrics (comma-separated)")
+  parser.add_argument("--bertscore_model", default="auto",
+                      help="BERTScore model (see `recsaver reasoning-metrics --help`)")
   parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                       help="print one table from several metrics.json files and exit")
   parser.add_argument("--labels", help="comma-separated row labels for --compare")
@@ -53,6 +59,13 @@ def main(args: argparse.Namespace) -> int:
   results = evaluate_lib.evaluate(
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
-      batch_size=args.batch_size, label=args.label)
+      batch_size=args.batch_size, label=args.label, references=args.references,
+      scorer_config=_scorer_config(args) if args.references else None)
   print(json.dumps(results, sort_keys=True, default=float))
   return 0
+
+
+def _scorer_config(args):
+  from recsaver_t5x.recsaver.reasoning_metrics import ScorerConfig  # pylint: disable=import-outside-toplevel
+  return ScorerConfig(metrics=tuple(m.strip() for m in args.reasoning_metrics.split(",") if m.strip()),
+                      bertscore_model=args.bertscore_model)

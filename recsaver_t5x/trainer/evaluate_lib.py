@@ -172,11 +172,34 @@ def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
   return out
 
 
+def reasoning_report(preds: Sequence[Prediction], references_path: str,
+                     scorer_config: Any = None) -> Any:
+  """Rec-SAVER reasoning metrics of the decoded reasoning against verified references.
+
+  Returns the reasoning-metrics `MetricsReport` (means for correct / incorrect / all rating
+  predictions, the study's Table 11; examples without references excluded and counted).
+  """
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.recsaver.reasoning_metrics import Candidate, ReasoningScorer, ScorerConfig
+  from recsaver_t5x.recsaver.references import load_references
+  refs = load_references(references_path)
+  cands = []
+  for p in preds:
+    parsed = parse_answer(p.text)
+    cands.append(Candidate(p.example_id, parsed.explanation or p.text, p.true_rating, p.rating))
+  return ReasoningScorer(scorer_config or ScorerConfig()).score(cands, refs)
+
+
 def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str] = None,
              split: str = "test", step: Optional[int] = None, input_length: int = 2048,
              max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
-             progress: bool = True) -> dict:
-  """Evaluates a model directory on an eval task or mixture; returns {task: metrics}."""
+             progress: bool = True, references: Optional[str] = None,
+             scorer_config: Any = None) -> dict:
+  """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
+
+  With `references` (a `recsaver references` output), the decoded reasoning is also scored
+  against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
+  """
   config, params, step = load_model(model_dir, step)
   params = jax.device_put(params)
   output_dir = output_dir or os.path.join(model_dir, f"eval_{step}")
@@ -192,6 +215,11 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
   if len(rows) > 1:  # the mixture as a whole (same metrics over all its examples)
     results["all"] = overall_metrics(all_preds)
     rows.append((f"{label or mixture_or_task_name} (all)", results["all"]))
+  if references:
+    report = reasoning_report(all_preds, references, scorer_config)
+    results["reasoning"] = {**report.summary(), "bertscore_model": report.bertscore_model}
+    with open(os.path.join(output_dir, "reasoning.md"), "w", encoding="utf-8") as f:
+      f.write(report.table() + "\n")
   with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
     json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
                "task": mixture_or_task_name, "metrics": results}, f, indent=2)

@@ -153,3 +153,19 @@ def test_from_config_module(domain, tmp_path):
                        check=True).stdout.splitlines()
   assert "recsaver_shop_reason_exact_m2" in out[0] and "recsaver_mix_rating" in out[0]
   assert out[1] == "10"
+
+
+def test_reasoning_metric_fn_uses_the_recsaver_scorer():
+  from recsaver_t5x.recsaver.reasoning_metrics import ReasoningScorer, ScorerConfig
+  scorer = ReasoningScorer(ScorerConfig(metrics=("bleu", "rouge1_f1")))
+  refs = {"a": ["the user likes gentle creams"], "b": [], "c": ["bold colours please her"]}
+  fn = metrics.reasoning_metric_fn(refs, scorer)
+  texts = ["### Reason ###\nthe user likes gentle creams\n### Rating ###\n4", "### Rating ###\n2",
+           "### Reason ###\nshe wants bold colours\n### Rating ###\n5"]
+  out = fn([{"example_id": e, "rating": 4} for e in "abc"], [metrics.postprocess(t) for t in texts])
+  want = scorer(["the user likes gentle creams", "she wants bold colours"],
+                [refs["a"], refs["c"]])
+  assert out["n_no_reference"] == 1
+  assert out["bleu"] == pytest.approx(want["bleu"]) and out["rouge1_f1"] == pytest.approx(
+      want["rouge1_f1"])
+  assert out["n"] == 2

@@ -61,9 +61,20 @@ def test_overfit_then_predict_ratings(tmp_path):
       tasks_config=tasks_cfg, checkpoint_period=1000, log_every=50, report_mfu=False,
       progress=False, async_checkpointing=False)
   assert result["step"] == 150 and result["accuracy"] > 0.99
-  res = evaluate_lib.evaluate(os.path.join(d, "m"), "recsaver_beauty_reason_eval",
+  refs = os.path.join(d, "references.jsonl")
+  with open(refs, "w", encoding="utf-8") as f:
+    for ex in train:
+      f.write(json.dumps({"example_id": ex.example_id,
+                          "references": [f"likes {ex.example_id} things"]}) + "\n")
+  from recsaver_t5x.recsaver.reasoning_metrics import ScorerConfig
+  out = evaluate_lib.evaluate(os.path.join(d, "m"), "recsaver_beauty_reason_eval",
                               input_length=384, max_decode_length=24, batch_size=5,
-                              progress=False)["recsaver_beauty_reason_eval"]
+                              progress=False, references=refs,
+                              scorer_config=ScorerConfig(metrics=("bleu", "rouge1_f1")))
+  res = out["recsaver_beauty_reason_eval"]
+  # the memorised reasoning equals its reference: perfect text scores, all predictions correct
+  assert out["reasoning"]["correct"]["n"] == 5 and out["reasoning"]["all"]["rouge1_f1"] == 1.0
+  assert out["reasoning"]["all"]["bleu"] == pytest.approx(1.0)
   assert res["multi_acc"] == 1.0 and res["n_unparsed"] == 0 and res["n_marker_appended"] == 0
   assert res["multi_auc"] == 1.0 and res["binary_auc"] == 1.0
   preds = [json.loads(l) for l in open(os.path.join(
@@ -72,6 +83,7 @@ def test_overfit_then_predict_ratings(tmp_path):
     assert p["text"].startswith(f"### Reason ### likes {p['example_id']} things")
     assert p["rating"] == p["true_rating"] and np.argmax(p["probs"]) + 1 == p["true_rating"]
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "metrics.md"))
+  assert os.path.isfile(os.path.join(d, "m", "eval_150", "reasoning.md"))
 
 
 def _losses(model_dir):
