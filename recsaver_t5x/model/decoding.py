@@ -80,9 +80,10 @@ def _sample_fn(config: T5Config, max_decode_length: int, greedy: bool, top_k: in
                num_decodes: int, eos_id: int):
   model = Transformer(config)
 
-  def run(params, encoder_input_tokens, rng, temperature):
+  def run(params, encoder_input_tokens, rng, temperature, encoded=None):
     encoder_input_tokens = encoder_input_tokens.astype(jnp.int32)
-    encoded = _encode(model, params, encoder_input_tokens)
+    if encoded is None:
+      encoded = _encode(model, params, encoder_input_tokens)
     encoded = _repeat_rows(encoded, num_decodes)
     enc_tokens = _repeat_rows(encoder_input_tokens, num_decodes)
     batch = encoded.shape[0]
@@ -129,19 +130,33 @@ def _cached_sample_fn(*key):
   return _sample_fn(*key)
 
 
+def encode(model: Any, params, encoder_input_tokens: Array) -> Array:
+  """Encoder outputs, to share between decoding and `rating_probs` (saves an encoder pass)."""
+  return _encode_fn(as_config(model))(params, jnp.asarray(encoder_input_tokens, jnp.int32))
+
+
+@functools.lru_cache(maxsize=16)
+def _encode_fn(config: T5Config):
+  model = Transformer(config)
+  return jax.jit(lambda params, tokens: _encode(model, params, tokens))
+
+
 def greedy_decode(model: Any, params, encoder_input_tokens: Array, max_decode_length: int,
-                  eos_id: int = EOS_ID) -> Tuple[Array, Array]:
-  """Greedy decoding. Returns (tokens [b, max_decode_length] int32, scores [b] float32)."""
+                  eos_id: int = EOS_ID, encoded: Optional[Array] = None) -> Tuple[Array, Array]:
+  """Greedy decoding. Returns (tokens [b, max_decode_length] int32, scores [b] float32).
+
+  `encoded` (from `encode`) skips the encoder pass.
+  """
   config = as_config(model)
   fn = _cached_sample_fn(config, int(max_decode_length), True, 0, 1, int(eos_id))
   return fn(params, jnp.asarray(encoder_input_tokens), jax.random.PRNGKey(0),
-            jnp.float32(1.0))
+            jnp.float32(1.0), encoded)
 
 
 def temperature_sample(model: Any, params, encoder_input_tokens: Array,
                        max_decode_length: int, rng: Array, temperature: float = 1.0,
-                       top_k: int = 0, num_decodes: int = 1,
-                       eos_id: int = EOS_ID) -> Tuple[Array, Array]:
+                       top_k: int = 0, num_decodes: int = 1, eos_id: int = EOS_ID,
+                       encoded: Optional[Array] = None) -> Tuple[Array, Array]:
   """Samples from softmax(logits / temperature), optionally restricted to the top-k logits.
 
   temperature 0 is greedy. With `num_decodes > 1` every input row is sampled that many times
@@ -154,7 +169,7 @@ def temperature_sample(model: Any, params, encoder_input_tokens: Array,
   fn = _cached_sample_fn(config, int(max_decode_length), greedy, int(top_k), int(num_decodes),
                          int(eos_id))
   return fn(params, jnp.asarray(encoder_input_tokens), rng,
-            jnp.float32(max(temperature, 1e-4)))
+            jnp.float32(max(temperature, 1e-4)), encoded)
 
 
 # -------------------------------------------------------------------------------------------

@@ -455,7 +455,8 @@ class Decoder(nn.Module):
                decoder_positions: Optional[Array] = None,
                decoder_mask: Optional[Array] = None,
                encoder_decoder_mask: Optional[Array] = None, deterministic: bool = False,
-               decode: bool = False, max_decode_length: Optional[int] = None) -> Array:
+               decode: bool = False, max_decode_length: Optional[int] = None,
+               return_pre_logits: bool = False) -> Array:
     del decoder_positions  # T5X's network ignores them: positions are row indices.
     cfg = self.config
     assert decoder_input_tokens.ndim == 2, 'decoder tokens must be [batch, length]'
@@ -484,6 +485,8 @@ class Decoder(nn.Module):
     y = LayerNorm(cfg.layer_norm_epsilon, cfg.activation_dtype, cfg.parameter_dtype,
                   name='decoder_norm')(y)
     y = nn.Dropout(rate=cfg.dropout_rate, broadcast_dims=(-2,))(y, deterministic=deterministic)
+    if return_pre_logits:  # e.g. to project a few positions onto a few vocabulary rows
+      return y
     if cfg.logits_via_embedding:
       logits = self.shared_embedding.attend(y) / jnp.sqrt(y.shape[-1]).astype(jnp.float32)
     else:
@@ -518,8 +521,13 @@ class Transformer(nn.Module):
              decoder_target_tokens: Array, encoder_segment_ids: Optional[Array] = None,
              decoder_segment_ids: Optional[Array] = None,
              decoder_positions: Optional[Array] = None, enable_dropout: bool = True,
-             decode: bool = False, max_decode_length: Optional[int] = None) -> Array:
-    """Decoder logits given encoder outputs (masks as T5X: from token ids > 0)."""
+             decode: bool = False, max_decode_length: Optional[int] = None,
+             return_pre_logits: bool = False) -> Array:
+    """Decoder logits given encoder outputs (masks as T5X: from token ids > 0).
+
+    With `return_pre_logits` the final decoder states [b, l, emb] are returned instead;
+    `output_logits` maps them to logits.
+    """
     if decode:
       # No target padding at inference: every decoder position may see every real input.
       decoder_mask = None
@@ -539,7 +547,23 @@ class Transformer(nn.Module):
                         decoder_positions=decoder_positions, decoder_mask=decoder_mask,
                         encoder_decoder_mask=encoder_decoder_mask,
                         deterministic=not enable_dropout, decode=decode,
-                        max_decode_length=max_decode_length)
+                        max_decode_length=max_decode_length,
+                        return_pre_logits=return_pre_logits)
+
+  def output_logits(self, pre_logits: Array, vocab_ids: Optional[Array] = None) -> Array:
+    """Float32 logits from final decoder states, optionally only for `vocab_ids`."""
+    cfg = self.config
+    y = jnp.asarray(pre_logits, jnp.float32)
+    if cfg.logits_via_embedding:
+      table = jnp.asarray(self.shared_embedding.embedding, jnp.float32)
+      if vocab_ids is not None:
+        table = jnp.take(table, vocab_ids, axis=0)
+      return jnp.dot(y, table.T) / jnp.sqrt(y.shape[-1]).astype(jnp.float32)
+    kernel = jnp.asarray(self.variables['params']['decoder']['logits_dense']['kernel'],
+                         jnp.float32)
+    if vocab_ids is not None:
+      kernel = jnp.take(kernel, vocab_ids, axis=1)
+    return jnp.dot(y, kernel)
 
   def __call__(self, encoder_input_tokens: Array, decoder_input_tokens: Array,
                decoder_target_tokens: Array, encoder_segment_ids: Optional[Array] = None,

@@ -117,12 +117,19 @@ class RatingDistribution:
 def _digit_logits_fn(config, digit_ids: Tuple[int, ...]):
   model = Transformer(config)
 
-  def run(params, encoder_input_tokens, decoder_input_tokens, positions):
+  def run(params, encoder_input_tokens, decoder_input_tokens, positions, encoded=None):
     valid = (jnp.arange(decoder_input_tokens.shape[1])[None, :] <= positions[:, None])
-    logits = model.apply({'params': params}, encoder_input_tokens, decoder_input_tokens,
-                         valid.astype(jnp.int32), enable_dropout=False)
-    at = jnp.take_along_axis(logits, positions[:, None, None], axis=1)[:, 0, :]
-    digits = at[:, jnp.asarray(digit_ids)].astype(jnp.float32)
+    if encoded is None:
+      encoded = model.apply({'params': params}, encoder_input_tokens, enable_dropout=False,
+                            method=Transformer.encode)
+    states = model.apply({'params': params}, encoded, encoder_input_tokens,
+                         decoder_input_tokens, valid.astype(jnp.int32), enable_dropout=False,
+                         return_pre_logits=True, method=Transformer.decode)
+    # Only the rating position and only the five digit rows of the output projection: the
+    # full [b, l, vocab] logits would dominate the cost.
+    at = jnp.take_along_axis(states, positions[:, None, None], axis=1)[:, 0, :]
+    digits = model.apply({'params': params}, at, jnp.asarray(digit_ids),
+                         method=Transformer.output_logits)
     return digits, jax.nn.softmax(digits, axis=-1)
 
   return jax.jit(run)
@@ -130,9 +137,13 @@ def _digit_logits_fn(config, digit_ids: Tuple[int, ...]):
 
 def rating_distribution(model: Any, params, encoder_input_tokens: np.ndarray,
                         decoded_tokens: np.ndarray, vocab: Any = None,
-                        tokens: Optional[RatingTokens] = None,
-                        eos_id: int = EOS_ID) -> RatingDistribution:
-  """The 5-way rating distribution after the marker, for every decoded row."""
+                        tokens: Optional[RatingTokens] = None, eos_id: int = EOS_ID,
+                        encoded: Optional[Any] = None) -> RatingDistribution:
+  """The 5-way rating distribution after the marker, for every decoded row.
+
+  `encoded` (from `decoding.encode`, shared with the decode) skips the encoder pass, leaving
+  one teacher-forced decoder pass.
+  """
   tokens = tokens or rating_token_ids(vocab)
   config = as_config(model)
   decoded_tokens = np.asarray(decoded_tokens)
@@ -145,12 +156,14 @@ def rating_distribution(model: Any, params, encoder_input_tokens: np.ndarray,
   positions = np.asarray([len(p) for p in prefixes], np.int32)
   logits, probs = _digit_logits_fn(config, tokens.digit_ids)(
       params, jnp.asarray(encoder_input_tokens, jnp.int32), jnp.asarray(dec_in),
-      jnp.asarray(positions))
+      jnp.asarray(positions), encoded)
   return RatingDistribution(np.asarray(probs), appended, np.asarray(logits))
 
 
 def rating_probabilities(model: Any, params, encoder_input_tokens: np.ndarray,
-                         decoded_tokens: np.ndarray, vocab: Any) -> Tuple[np.ndarray, int]:
+                         decoded_tokens: np.ndarray, vocab: Any,
+                         encoded: Optional[Any] = None) -> Tuple[np.ndarray, int]:
   """(probs [b, 5] over ratings 1..5, number of rows whose marker was appended)."""
-  dist = rating_distribution(model, params, encoder_input_tokens, decoded_tokens, vocab)
+  dist = rating_distribution(model, params, encoder_input_tokens, decoded_tokens, vocab,
+                             encoded=encoded)
   return dist.probs, dist.n_marker_appended

@@ -144,3 +144,11 @@ def test_beam_scores_are_length_normalised_log_probs(params, inputs):
   both = ended & g_ended
   g_score = greedy_lp / ((5.0 + g_len) / 6.0) ** 0.6
   assert (scores[both, -1] >= g_score[both] - 1e-4).all()
+
+
+def test_shared_encoder_output(params, inputs):
+  encoded = decoding.encode(CONFIG, params, inputs)
+  a = decoding.greedy_decode(CONFIG, params, inputs, LENGTH)
+  b = decoding.greedy_decode(CONFIG, params, inputs, LENGTH, encoded=encoded)
+  np.testing.assert_array_equal(np.asarray(a[0]), np.asarray(b[0]))
+  np.testing.assert_allclose(np.asarray(a[1]), np.asarray(b[1]), atol=1e-6)

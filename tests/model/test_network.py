@@ -152,3 +152,31 @@ def test_remat_gives_same_values_and_gradients(small_params):
   b, gb = jax.jit(jax.value_and_grad(lambda p: loss(p, SMALL.replace(remat=True))))(params)
   np.testing.assert_allclose(a, b, rtol=1e-6)
   assert checkpoints.tree_max_abs_diff(jax.device_get(ga), jax.device_get(gb)) < 1e-5
+
+
+@pytest.mark.parametrize('tied', [False, True])
+def test_pre_logits_and_output_logits(small_params, tied):
+  cfg = SMALL.replace(logits_via_embedding=tied)
+  params = dict(small_params)
+  if tied:
+    params['decoder'] = {k: v for k, v in params['decoder'].items() if k != 'logits_dense'}
+  rng = np.random.default_rng(5)
+  enc = random_tokens(rng, [6, 8], 8, 128)
+  tgt = random_tokens(rng, [5, 3], 6, 128)
+  dec_in = np.pad(tgt[:, :-1], ((0, 0), (1, 0)))
+  model = Transformer(cfg)
+
+  @jax.jit
+  def run(p):
+    logits = model.apply({'params': p}, enc, dec_in, tgt, enable_dropout=False)
+    encoded = model.apply({'params': p}, enc, enable_dropout=False, method=Transformer.encode)
+    states = model.apply({'params': p}, encoded, enc, dec_in, tgt, enable_dropout=False,
+                         return_pre_logits=True, method=Transformer.decode)
+    full = model.apply({'params': p}, states, method=Transformer.output_logits)
+    some = model.apply({'params': p}, states, jnp.array([7, 1, 99]),
+                       method=Transformer.output_logits)
+    return logits, full, some
+
+  logits, full, some = map(np.asarray, run(params))
+  np.testing.assert_allclose(full, logits, atol=1e-5)
+  np.testing.assert_allclose(some, logits[..., [7, 1, 99]], atol=1e-5)

@@ -5,9 +5,12 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a subprocess with 8 simulated devices: ~30 s of CPU
 def test_sharded_equals_unsharded():
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
              JAX_PLATFORMS='cpu', PYTHONPATH=str(REPO) + os.pathsep + os.environ.get('PYTHONPATH', ''))

@@ -108,6 +108,10 @@ def test_rating_probabilities(trained_vocab, small_params):
   probs, n_appended = rating_probs.rating_probabilities(Transformer(config), small_params, enc,
                                                         decoded, vocab)
   np.testing.assert_array_equal(probs, dist.probs)
+  from recsaver_t5x.model import decoding
+  shared = rating_probs.rating_distribution(config, small_params, enc, decoded, vocab,
+                                            encoded=decoding.encode(config, small_params, enc))
+  np.testing.assert_allclose(shared.probs, probs, atol=1e-6)
   assert n_appended == 2 and dist.marker_appended.tolist() == [False, True, False, True]
   np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-6)
   assert (probs > 0).all()
