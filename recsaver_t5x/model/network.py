@@ -527,6 +527,12 @@ class Transformer(nn.Module):
 
     With `return_pre_logits` the final decoder states [b, l, emb] are returned instead;
     `output_logits` maps them to logits.
+
+    Cached decoding (`decode=True`, mutable 'cache'): the first call creates the cache, and
+    the cross-attention keys/values in it are computed from *that call's* `encoded`, so create
+    the cache from the real encoder outputs (as `decoding.py` does), not from dummy inputs as
+    T5X's `EncoderDecoderModel` does. Later calls feed one token [b, 1] per step and need
+    `max_decode_length`.
     """
     if decode:
       # No target padding at inference: every decoder position may see every real input.
