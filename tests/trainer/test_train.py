@@ -94,7 +94,7 @@ def _losses(model_dir):
 def test_resume_after_kill_is_exact(tasks, tmp_path):
   """kill -9 mid-run, restart: same step, same batches, same losses as an uninterrupted run."""
   common = ["--gin.TRAIN_STEPS=24", "--gin.CHECKPOINT_PERIOD=8", "--gin.LOG_EVERY=1",
-            "--gin.DROPOUT_RATE=0.1", "--gin.PACK=True"]
+            "--gin.DROPOUT_RATE=0.1", "--gin.PACK=True", "--gin.KEEP_CHECKPOINTS=2"]
   env = helpers.subprocess_env()
   ref = tmp_path / "ref"
   subprocess.run(_train_cmd(ref, tasks, *common), env=env, check=True, cwd=helpers.REPO,
@@ -121,6 +121,18 @@ def test_resume_after_kill_is_exact(tasks, tmp_path):
   assert got == want  # bitwise: same data position, same dropout keys, same optimizer state
   for s in range(9, max(before) + 1):  # the steps redone after the restart repeat the killed run
     assert before[s] == want[s]
+  # keep-last-N
+  assert sorted(p.name for p in killed.glob("checkpoint_*")) == ["checkpoint_16", "checkpoint_24"]
+  # TensorBoard scalars (event files readable by TensorBoard: "scalars" plugin tensors)
+  import tensorflow as tf
+  tags = {}
+  for path in (ref / "train").glob("events.out.tfevents.*"):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for v in event.summary.value:
+        assert v.metadata.plugin_data.plugin_name == "scalars"
+        tags.setdefault(v.tag, {})[event.step] = float(tf.make_ndarray(v.tensor))
+  assert {"loss", "learning_rate", "tokens_per_s", "mfu", "accuracy"} <= set(tags)
+  assert tags["loss"] == pytest.approx(want)
 
 
 @pytest.mark.slow
@@ -158,3 +170,20 @@ def test_nan_loss_stops_with_a_clear_message(tasks, tmp_path):
   last = out.stderr.strip().splitlines()[-1]
   assert last.startswith("recsaver train: error: training stopped: the loss is ")
   assert "no checkpoint yet" in last and not list((tmp_path / "nan").glob("checkpoint_*"))
+
+
+def test_comparison_table_layout(tmp_path):
+  from recsaver_t5x.trainer import evaluate_lib
+  paths = []
+  for i, acc in enumerate((0.5, 0.75)):
+    p = tmp_path / f"m{i}.json"
+    p.write_text(json.dumps({"task": "t", "step": 10, "metrics": {"t": {
+        "binary_acc": acc, "binary_f1": 0.6, "multi_acc": 0.3, "mae": 1.0, "rmse": 1.2,
+        "binary_auc": 0.7, "multi_auc": 0.65, "n": 100, "n_unparsed": 2}}}))
+    paths.append(str(p))
+  table = evaluate_lib.comparison_table(paths, ["Flan-T5 small", "Flan-T5 small + reasoning"])
+  lines = table.splitlines()
+  assert lines[0] == ("| Method | Binary Acc | F1 | Multi Acc | MAE | RMSE | Binary AUC | "
+                      "Multi AUC | n | unparsed |")
+  assert lines[3] == ("| Flan-T5 small + reasoning | 0.7500 | 0.6000 | 0.3000 | 1.0000 | 1.2000 | "
+                      "0.7000 | 0.6500 | 100 | 2 |")
