@@ -1,7 +1,8 @@
 """Gin plumbing shared by `recsaver train` and `recsaver evaluate` (T5X's flag conventions).
 
   --gin_file=FILE           parsed in order (several allowed); searched in the current directory,
-                            --gin_search_path entries and the repository's gin/ directory.
+                            --gin_search_path entries, the repository's gin/ directory and the
+                            repository root (so both tiny_cpu.gin and gin/tiny_cpu.gin work).
   --gin.KEY=VALUE           one binding, e.g. --gin.TRAIN_STEPS=100 or --gin.MODEL_DIR="'/tmp/m'".
                             VALUE is a gin literal; a bare path or word that is not one
                             (/tmp/m, runs/x) is quoted for you.
@@ -64,7 +65,8 @@ def parse(gin_files: Sequence[str], bindings: Sequence[str],
   from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
   import logging  # pylint: disable=import-outside-toplevel
   gin.clear_config()
-  for path in [os.getcwd(), *search_paths, GIN_DIR]:
+  # The repository root too, so that "gin/tiny_cpu.gin" resolves from any directory.
+  for path in [os.getcwd(), *search_paths, GIN_DIR, os.path.dirname(GIN_DIR)]:
     gin.add_config_file_search_path(path)
   if not gin_files:
     raise UserFacingError("no --gin_file given; e.g. --gin_file=tiny_cpu.gin (see gin/)")
