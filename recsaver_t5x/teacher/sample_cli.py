@@ -16,7 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--samples", "-M", type=int, default=4, help="M reasoning paths per example")
   p.add_argument("--temperature", "-T", type=float, default=0.7)
   p.add_argument("--max-tokens", type=int, default=512)
-  p.add_argument("--limit", type=int, default=None, help="only the first N examples")
+  p.add_argument("--limit", type=int, default=None, help="only N examples, taken round-robin over ratings")
   p.add_argument("--seed", type=int, default=0, help="base seed of the per-sample seeds")
   p.add_argument("--max-prompt-chars", type=int, default=8000)
   p.add_argument("--max-field-chars", type=int, default=1200)
@@ -36,13 +36,14 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.teacher.options import teacher_from_args
   from recsaver_t5x.teacher.sampler import SamplingConfig, describe, example_jobs, sample_jobs
   from recsaver_t5x.teacher.store import SampleStore
+  from recsaver_t5x.teacher.zeroshot import stratified_head
 
   variant = get_variant(args.variant)
   if variant.one_shot:
     raise UserFacingError("`recsaver sample` does not take the one_shot variant (see `recsaver zeroshot`)")
   if args.samples < 1:
     raise UserFacingError("--samples must be >= 1")
-  examples = data_io.read_split(args.prepared, args.split)[: args.limit]
+  examples = stratified_head(data_io.read_split(args.prepared, args.split), args.limit)
   cfg = SamplingConfig(num_samples=args.samples, temperature=args.temperature,
                        max_tokens=args.max_tokens, base_seed=args.seed, logprobs=args.logprobs,
                        response_format=json_schema_format(RATING_SCHEMA) if args.json_schema else None,

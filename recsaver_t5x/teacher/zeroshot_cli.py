@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                  help="comma-separated prompt variants, or 'all'")
   p.add_argument("--temperature", type=float, default=0.0)
   p.add_argument("--max-tokens", type=int, default=512)
-  p.add_argument("--limit", type=int, default=None, help="only the first N test examples (smoke runs)")
+  p.add_argument("--limit", type=int, default=None, help="only N test examples, taken round-robin over ratings (smoke runs)")
   p.add_argument("--seed", type=int, default=0, help="base seed of the per-sample seeds")
   p.add_argument("--max-prompt-chars", type=int, default=8000)
   p.add_argument("--max-field-chars", type=int, default=1200)
@@ -43,10 +43,10 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.teacher.options import teacher_from_args
   from recsaver_t5x.teacher.sampler import SamplingConfig
   from recsaver_t5x.teacher.store import SampleStore
-  from recsaver_t5x.teacher.zeroshot import zeroshot
+  from recsaver_t5x.teacher.zeroshot import stratified_head, zeroshot
 
   variants = parse_variants(args.variants)
-  test = data_io.read_split(args.prepared, "test")[: args.limit]
+  test = stratified_head(data_io.read_split(args.prepared, "test"), args.limit)
   train = data_io.read_split(args.prepared, "train") if any(v.one_shot for v in variants) else []
   os.makedirs(args.out, exist_ok=True)
   cfg = SamplingConfig(num_samples=1, temperature=args.temperature, max_tokens=args.max_tokens,
@@ -65,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
   table = format_table(result.rows, columns=columns)
   note = (f"Zero-shot on {len(test)} test examples of {args.prepared}; teacher {model}; "
           f"T={args.temperature}; unparsed answers: {args.unparsed} (count in 'unparsed').")
+  if args.logprobs:
+    note += " AUCs are over the answers with rating probabilities (n_with_probs in the CSV)."
   if result.demo_example_id:
     note += f" One-shot demonstration: {result.demo_example_id}."
   with open(os.path.join(args.out, "zeroshot.md"), "w", encoding="utf-8") as f:
