@@ -9,20 +9,21 @@ import argparse
 import importlib
 import sys
 
-# subcommand -> (module, one-line help). A new stage is one line here.
+# subcommand -> (module, one-line help), in pipeline order. A new stage is one line here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("recsaver_t5x.pipeline.run_cli", "the whole pipeline from a run file into one run directory"),
     "prepare": ("recsaver_t5x.data.prepare_cli", "raw Amazon reviews -> balanced rating-prediction examples"),
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
     "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
-    "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
-    "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
     "zeroshot": ("recsaver_t5x.teacher.zeroshot_cli", "prompt variants over the test split with a teacher LLM (Table 3)"),
-    "sample": ("recsaver_t5x.teacher.sample_cli", "M teacher reasoning paths per training example into the sample store"),
     "teacher-serve": ("recsaver_t5x.teacher.serve_cli", "start the embedded llama.cpp teacher server(s) and print the URL"),
-    "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
+    "sample": ("recsaver_t5x.teacher.sample_cli", "M teacher reasoning paths per training example into the sample store"),
     "references": ("recsaver_t5x.recsaver.references_cli", "Rec-SAVER verified references: post-hoc explanations, leakage removal, self-verification"),
     "reasoning-metrics": ("recsaver_t5x.recsaver.reasoning_metrics_cli", "BLEU/ROUGE-1/METEOR/BERTScore of reasoning vs Rec-SAVER references (Table 11)"),
+    "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
+    "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
+    "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
+    "report": ("recsaver_t5x.report.report_cli", "report (tables, plots, examples) of one or several run dirs"),
 }
 
 

@@ -12,7 +12,8 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "[setup] creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-stamp="$VENV/.recsaver-installed-$(cat requirements/base.in requirements/constraints.txt setup.py | sha256sum | cut -c1-16)"
+# The editable install maps top-level packages when it runs: a new package must trigger it again.
+stamp="$VENV/.recsaver-installed-$( (cat requirements/base.in requirements/constraints.txt setup.py; ls -d */__init__.py) | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "[setup] installing pinned dependencies into $VENV (first time ~10 min: TF, JAX, torch CPU, llama.cpp build)"
   "$VENV/bin/python" -m pip install -q --upgrade "pip==26.3" wheel setuptools

@@ -1,6 +1,7 @@
 """The run file (TOML) that drives `recsaver run`: one section per stage, one entry per domain."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import pathlib
@@ -27,10 +28,11 @@ class RunConfig:
   path: str
   run_dir: str
   domains: tuple[DomainSpec, ...]
-  sections: dict  # every other table of the file, by stage name
+  sections: dict  # every other table (or array of tables) of the file, by stage name
 
-  def section(self, name: str) -> dict[str, Any]:
-    return dict(self.sections.get(name, {}))
+  def section(self, name: str) -> Any:
+    """A copy of a section: a dict for [name], a list for [[name]], {} when absent."""
+    return copy.deepcopy(self.sections.get(name, {}))
 
 
 def load_run_config(path: Optional[str] = None, run_dir: Optional[str] = None) -> RunConfig:
@@ -56,5 +58,5 @@ def load_run_config(path: Optional[str] = None, run_dir: Optional[str] = None) -
                               tuple(str(root / p) for p in d.get("meta", []))))
   if not domains:
     raise UserFacingError(f"{path}: no [[domains]] entries")
-  sections = {k: v for k, v in raw.items() if isinstance(v, dict)}
+  sections = {k: v for k, v in raw.items() if isinstance(v, (dict, list)) and k != "domains"}
   return RunConfig(path, run_dir or raw.get("run_dir", "runs/default"), tuple(domains), sections)
