@@ -14,10 +14,6 @@ from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording
 from seqio_tasks import filters, targets as targets_lib
 
-ROW_KEYS = ("example_id", "domain", "inputs", "targets_head", "targets_tail", "targets",
-            "rating", "sample_index", "teacher_rating")
-
-
 @dataclasses.dataclass(frozen=True)
 class PromptOptions:
   """How inputs are rendered: the domain wording and the prompt's character budget."""

@@ -32,8 +32,9 @@ def cross_entropy_with_z_loss(logits: jax.Array, targets: jax.Array, z_loss: flo
   return log_z - target_logit + z_term, z_term
 
 
-def _per_sequence_weights(weights: jax.Array, segment_ids: Optional[jax.Array]) -> jax.Array:
-  """Weights divided by their own sequence's weight sum (packed rows: per segment)."""
+def _per_sequence_weights(weights: jax.Array, segment_ids: Optional[jax.Array]
+                          ) -> tuple[jax.Array, jax.Array]:
+  """(weights divided by their own sequence's weight sum (packed rows: per segment), #sequences)."""
   if segment_ids is None:
     totals = jnp.sum(weights, axis=-1, keepdims=True)
     return weights / jnp.maximum(totals, 1e-9), jnp.sum(totals > 0)
