@@ -106,7 +106,7 @@ def _vocab_texts(cfg: RunConfig, run_dir: str):
       for ex in data_io.read_split(prepared_dir(run_dir, d.name), split):
         yield build_prompt(ex, "reasoning").text
   if os.path.exists(store_path(run_dir)):
-    for s in SampleStore(store_path(run_dir)).select():
+    for s in SampleStore(store_path(run_dir), readonly=True).select():
       yield s.text
 
 

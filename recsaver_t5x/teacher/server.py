@@ -91,6 +91,17 @@ class ServerSpec:
     return cmd + list(self.extra_args)
 
 
+def _die_with_parent() -> None:
+  """Runs in the child: on Linux, SIGTERM it when its parent dies.
+
+  The server gets its own session (so a Ctrl-C in the terminal reaches only the toolkit, which
+  then stops it cleanly), but a killed toolkit (kill -9, OOM) must not leave servers behind.
+  """
+  if sys.platform.startswith("linux"):
+    import ctypes  # pylint: disable=import-outside-toplevel
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+
+
 class LlamaServer:
   """One server process on 127.0.0.1. `start()` returns once it answers GET /v1/models."""
 
@@ -115,7 +126,8 @@ class LlamaServer:
     self._t0 = time.perf_counter()
     with open(self.log_path, "wb") as log:
       self.proc = subprocess.Popen(self.spec.command(self.port), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+                                   stdin=subprocess.DEVNULL, start_new_session=True,
+                                   preexec_fn=_die_with_parent)
 
   def _log_tail(self, n: int = 1500) -> str:
     try:
