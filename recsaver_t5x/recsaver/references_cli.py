@@ -29,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--verify-json-schema", action="store_true",
                  help="verifier answers JSON {\"rating\": 1..5} (grammar-constrained on "
                       "llama.cpp): always parseable, recommended for small teachers")
-  p.add_argument("--limit", type=int, default=None, help="only the first N examples")
+  p.add_argument("--limit", type=int, default=None,
+                 help="only N examples, taken round-robin over ratings (as `recsaver sample`)")
   p.add_argument("--seed", type=int, default=0, help="base seed of the per-call seeds")
   p.add_argument("--max-prompt-chars", type=int, default=8000)
   p.add_argument("--max-field-chars", type=int, default=1200)
@@ -44,6 +45,7 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.recsaver import references as refs
   from recsaver_t5x.teacher.options import teacher_from_args
   from recsaver_t5x.teacher.store import SampleStore
+  from recsaver_t5x.teacher.zeroshot import stratified_head
 
   cfg = refs.ReferenceConfig(
       num_explanations=args.explanations, temperature=args.temperature,
@@ -51,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
       verify_max_tokens=args.verify_max_tokens, base_seed=args.seed,
       verify_json=args.verify_json_schema,
       budget=Budget(max_prompt_chars=args.max_prompt_chars, max_field_chars=args.max_field_chars))
-  examples = data_io.read_split(args.prepared, args.split)[: args.limit]
+  examples = stratified_head(data_io.read_split(args.prepared, args.split), args.limit)
   log_dir = os.path.dirname(os.path.abspath(args.store))
   with SampleStore(args.store) as store, teacher_from_args(args, log_dir=log_dir) as config:
     if store.repaired_bytes:
