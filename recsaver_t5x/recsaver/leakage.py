@@ -9,8 +9,8 @@ into sentences and a sentence is dropped when it
 - mentions "stars" (the study's rule; also "N-star"/"N star" with a number),
 - mentions "score" or "scores" (the study's rule; also "scored"/"scoring"),
 - or states the true rating outright: "5/5", "5 out of 5", "rated it 5", "give it a five",
-  "rating: 5", "a 5 rating", "5-point", or the number alone ("5", "**5**"). Other numbers ("rated similar items 4" when the truth is
-  5, prices, counts) do not trigger this rule.
+  "rating: 5", "a 5 rating", "5-point", or the number alone ("5", "**5**"). Other numbers
+  ("rated similar items 4" when the truth is 5, prices, counts) do not trigger this rule.
 
 The rules are deliberately conservative: a false positive costs one sentence of a reference, a
 false negative leaks the label. Note that "stars" also drops "the film stars X" (as in the
@@ -34,8 +34,8 @@ _RATING_VERB = (r"(?:rat(?:e|es|ed|ing|ings)|gave|give|gives|giving|given|assign
                 r"award(?:s|ed|ing)?|predict(?:s|ed|ing|ion)?)")
 _FIXED_RULES: tuple[tuple[str, re.Pattern], ...] = (
     ("'a rating of'", re.compile(r"\ba\s+rating\s+of\b", re.IGNORECASE)),
-    ("mentions stars", re.compile(r"\bstars\b|\b(?:\d(?:\.\d)?|one|two|three|four|five)[\s-]*star\b",
-                                  re.IGNORECASE)),
+    ("mentions stars", re.compile(
+        r"\bstars\b|\b(?:\d(?:\.\d)?|one|two|three|four|five)[\s-]*star\b", re.IGNORECASE)),
     ("mentions score", re.compile(r"\bscor(?:e|es|ed|ing)\b", re.IGNORECASE)),
 )
 

@@ -79,7 +79,7 @@ def _cached_snapshot(repo_ids: Iterable[str]) -> Optional[str]:
   for repo_id in repo_ids:
     try:
       return snapshot_download(repo_id, local_files_only=True)
-    except Exception:  # pylint: disable=broad-except  # not cached (the error type varies by version)
+    except Exception:  # pylint: disable=broad-except  # not cached; the type varies by version
       continue
   return None
 
@@ -140,7 +140,8 @@ def _layers_of(name: str, path: str) -> int:
     with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
       return int(json.load(f)["num_hidden_layers"])  # last layer when bert-score has no tuning
   except (OSError, KeyError, ValueError):
-    raise UserFacingError(f"{path}: cannot tell the BERTScore layer; pass --bertscore-layers") from None
+    raise UserFacingError(
+        f"{path}: cannot tell the BERTScore layer; pass --bertscore-layers") from None
 
 
 # --------------------------------------------------------------------------- METEOR set-up
