@@ -13,18 +13,28 @@ from recsaver_t5x.errors import InputError, UserFacingError
 SPLITS = ("train", "test")
 
 
-def iter_examples(path: str) -> Iterator[Example]:
-  """Yields examples from a JSONL file, naming the line of any malformed record."""
+def iter_json_objects(path: str) -> Iterator[tuple[int, dict]]:
+  """Yields (line number, object) of a JSONL file; a bad line is an InputError naming it."""
   with open(path, "rb") as f:
     for lineno, line in enumerate(f, 1):
       if not line.strip():
         continue
       try:
-        yield Example.from_dict(orjson.loads(line))
+        obj = orjson.loads(line)
       except orjson.JSONDecodeError as e:
         raise InputError(path, f"not valid JSON ({e})", line=lineno) from None
-      except KeyError as e:
-        raise InputError(path, "missing in example record", line=lineno, field=e.args[0]) from None
+      if not isinstance(obj, dict):
+        raise InputError(path, "each line must be a JSON object", line=lineno)
+      yield lineno, obj
+
+
+def iter_examples(path: str) -> Iterator[Example]:
+  """Yields examples from a JSONL file, naming the line of any malformed record."""
+  for lineno, obj in iter_json_objects(path):
+    try:
+      yield Example.from_dict(obj)
+    except KeyError as e:
+      raise InputError(path, "missing in example record", line=lineno, field=e.args[0]) from None
 
 
 def read_examples(path: str) -> list[Example]:

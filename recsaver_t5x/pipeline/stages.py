@@ -185,9 +185,14 @@ def run_evaluate(cfg: RunConfig, run_dir: str) -> dict:
         for r in refs:
           with open(r, encoding="utf-8") as src:
             f.write(src.read())
-      for pred in sorted(p for p in os.listdir(eval_dir) if p.startswith("predictions_")):
-        run_subcommand(["reasoning-metrics", "--references", merged, "--candidates", os.path.join(eval_dir, pred),
-                        "--out", os.path.join(eval_dir, "reasoning"), *flags(rm)])
+      # One scoring call over every domain's predictions: one table, one BERTScore model load.
+      candidates = os.path.join(eval_dir, "candidates.jsonl")
+      with open(candidates, "w", encoding="utf-8") as f:
+        for pred in sorted(p for p in os.listdir(eval_dir) if p.startswith("predictions_")):
+          with open(os.path.join(eval_dir, pred), encoding="utf-8") as src:
+            f.write(src.read())
+      run_subcommand(["reasoning-metrics", "--references", merged, "--candidates", candidates,
+                      "--out", os.path.join(eval_dir, "reasoning"), *flags(rm)])
     with open(os.path.join(eval_dir, "metrics.json"), encoding="utf-8") as f:
       out[s["name"]] = json.load(f)
   return out

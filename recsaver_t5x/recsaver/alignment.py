@@ -33,6 +33,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
+from recsaver_t5x.data.io import iter_json_objects
 from recsaver_t5x.errors import InputError, UserFacingError
 from recsaver_t5x.recsaver import stats
 
@@ -94,17 +95,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
                            line=reader.line_num)
         yield reader.line_num, {k.strip(): v for k, v in row.items() if k is not None}
   elif ext in (".jsonl", ".json", ".ndjson"):
-    with open(path, encoding="utf-8") as f:
-      for n, line in enumerate(f, 1):
-        if not line.strip():
-          continue
-        try:
-          obj = json.loads(line)
-        except ValueError as e:
-          raise InputError(path, f"not valid JSON ({e.msg})", line=n) from None
-        if not isinstance(obj, dict):
-          raise InputError(path, "each line must be a JSON object", line=n)
-        yield n, obj
+    yield from iter_json_objects(path)
   else:
     raise UserFacingError(f"{path}: unknown format '{ext}'; use .csv (with a header) or .jsonl")
 

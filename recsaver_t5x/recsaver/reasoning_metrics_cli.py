@@ -36,32 +36,28 @@ def _candidates_from_file(path: str, ratings: dict[str, int]):
   from recsaver_t5x.errors import InputError
   from recsaver_t5x.prompting.parse import parse_answer
   from recsaver_t5x.recsaver.reasoning_metrics import Candidate
+  from recsaver_t5x.data.io import iter_json_objects
   out = []
-  with open(path, encoding="utf-8") as f:
-    for n, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        obj = json.loads(line)
-      except ValueError as e:
-        raise InputError(path, f"not valid JSON ({e.msg})", line=n) from None
-      if not isinstance(obj, dict) or "example_id" not in obj:
-        raise InputError(path, "each line must be an object with an example_id", line=n,
-                         field="example_id")
-      field = next((k for k in CANDIDATE_TEXT_FIELDS if isinstance(obj.get(k), str)), None)
-      if field is None:
-        raise InputError(path, f"no candidate text (one of {', '.join(CANDIDATE_TEXT_FIELDS)})",
-                         line=n, field="text")
-      parsed = parse_answer(obj[field])
-      text = parsed.explanation if parsed.explanation is not None else obj[field]
-      pred = obj.get("predicted_rating", parsed.rating)
-      eid = str(obj["example_id"])
-      true = obj.get("rating", ratings.get(eid))
-      try:
-        out.append(Candidate(eid, text, None if true is None else int(true),
-                             None if pred is None else int(pred), int(obj.get("sample_index", 0))))
-      except (TypeError, ValueError):
-        raise InputError(path, "ratings and sample_index must be integers", line=n) from None
+  for n, obj in iter_json_objects(path):
+    if "example_id" not in obj:
+      raise InputError(path, "each line must be an object with an example_id", line=n,
+                       field="example_id")
+    field = next((k for k in CANDIDATE_TEXT_FIELDS if isinstance(obj.get(k), str)), None)
+    if field is None:
+      raise InputError(path, f"no candidate text (one of {', '.join(CANDIDATE_TEXT_FIELDS)})",
+                       line=n, field="text")
+    parsed = parse_answer(obj[field])
+    text = parsed.explanation if parsed.explanation is not None else obj[field]
+    eid = str(obj["example_id"])
+    if "true_rating" in obj:  # `recsaver evaluate` predictions: "rating" is the PREDICTED one
+      true, pred = obj["true_rating"], obj.get("predicted_rating", obj.get("rating", parsed.rating))
+    else:
+      true, pred = obj.get("rating", ratings.get(eid)), obj.get("predicted_rating", parsed.rating)
+    try:
+      out.append(Candidate(eid, text, None if true is None else int(true),
+                           None if pred is None else int(pred), int(obj.get("sample_index", 0))))
+    except (TypeError, ValueError):
+      raise InputError(path, "ratings and sample_index must be integers", line=n) from None
   return out
 
 

@@ -29,6 +29,7 @@ import os
 from typing import Any, Mapping, Optional, Sequence
 
 from recsaver_t5x.data.records import RATINGS, Example
+from recsaver_t5x.data.io import iter_json_objects
 from recsaver_t5x.errors import InputError, UserFacingError
 from recsaver_t5x.prompting.parse import parse_answer
 from recsaver_t5x.prompting.variants import Budget
@@ -280,20 +281,13 @@ def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
     raise UserFacingError(f"{path}: no such references file (run `recsaver references`)")
   field = "references" if verified else "unverified_references"
   out: dict[str, list[str]] = {}
-  with open(path, encoding="utf-8") as f:
-    for n, line in enumerate(f, 1):
-      if not line.strip():
-        continue
-      try:
-        obj = json.loads(line)
-      except ValueError as e:
-        raise InputError(path, f"not valid JSON ({e.msg})", line=n) from None
-      if not isinstance(obj, dict) or "example_id" not in obj:
-        raise InputError(path, "not a reference record", line=n, field="example_id")
-      refs = obj.get(field)
-      if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-        raise InputError(path, "must be a list of strings", line=n, field=field)
-      out[str(obj["example_id"])] = refs
+  for n, obj in iter_json_objects(path):
+    if "example_id" not in obj:
+      raise InputError(path, "not a reference record", line=n, field="example_id")
+    refs = obj.get(field)
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+      raise InputError(path, "must be a list of strings", line=n, field=field)
+    out[str(obj["example_id"])] = refs
   return out
 
 

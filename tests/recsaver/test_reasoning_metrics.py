@@ -175,3 +175,17 @@ def test_setup_wordnet_script_is_idempotent_and_gives_meteor_fact(tmp_path):
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={**os.environ, "NLTK_DATA": str(data)})
   assert out.stdout.strip() == "0.793"
+
+
+def test_evaluate_predictions_keep_true_and_predicted_ratings_apart(tmp_path):
+  """`recsaver evaluate` writes the predicted rating as "rating" next to "true_rating"."""
+  import json as _json
+  from recsaver_t5x.recsaver import reasoning_metrics_cli
+  path = tmp_path / "predictions.jsonl"
+  rows = [{"example_id": "a", "true_rating": 2, "rating": 5,
+           "text": "### Reason ###\nloud and brash\n### Rating ###\n5"},
+          {"example_id": "b", "true_rating": 4, "rating": None, "text": "garbled"}]
+  path.write_text("".join(_json.dumps(r) + "\n" for r in rows))
+  a, b = reasoning_metrics_cli._candidates_from_file(str(path), {})
+  assert (a.true_rating, a.predicted_rating, a.text) == (2, 5, "loud and brash")
+  assert (b.true_rating, b.predicted_rating) == (4, None)
