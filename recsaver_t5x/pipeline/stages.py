@@ -207,16 +207,14 @@ def run_report(cfg: RunConfig, run_dir: str) -> dict:
 
 def print_results(cfg: RunConfig) -> None:
   """Prints the run's headline tables (also when every stage was up to date)."""
-  for title, path in (("Naive user-average baseline, test split (Table 3 layout; '-' = undefined)",
-                       os.path.join(cfg.run_dir, "baseline", "baseline.md")),
-                      ("Report", os.path.join(cfg.run_dir, "report", "report.md"))):
-    if os.path.exists(path):
-      if title == "Report":
-        print(f"\nReport: {path} (and report.html beside it)")
-        continue
-      print(f"\n{title}:")
-      with open(path, encoding="utf-8") as f:
-        print(f.read().rstrip())
+  baseline = os.path.join(cfg.run_dir, "baseline", "baseline.md")
+  if os.path.exists(baseline):
+    print("\nNaive user-average baseline, test split (Table 3 layout; '-' = undefined):")
+    with open(baseline, encoding="utf-8") as f:
+      print(f.read().rstrip())
+  report = os.path.join(cfg.run_dir, "report", "report.md")
+  if os.path.exists(report):
+    print(f"\nReport: {report} (and report.html beside it)")
 
 
 STAGES = (

@@ -147,17 +147,21 @@ def clean(example: Example, answer: str) -> CleanedExplanation:
   return dataclasses.replace(cleaned, original=answer)
 
 
+def _stored_explanations(ex: Example, store: SampleStore, model: str, cfg: ReferenceConfig):
+  """(index, stored explanation, its leakage-cleaned form) for each explanation already sampled."""
+  for n in range(cfg.num_explanations):
+    sample = store.get(SampleKey(ex.example_id, prompts.EXPLAIN_VARIANT, model,
+                                 float(cfg.temperature), n))
+    if sample is not None:
+      yield n, sample, clean(ex, sample.text)
+
+
 def verify_jobs(examples: Sequence[Example], store: SampleStore, model: str,
                 cfg: ReferenceConfig) -> list[Job]:
   """One verification call per stored, non-empty cleaned explanation (step 3)."""
   jobs = []
   for ex in examples:
-    for n in range(cfg.num_explanations):
-      sample = store.get(SampleKey(ex.example_id, prompts.EXPLAIN_VARIANT, model,
-                                   float(cfg.temperature), n))
-      if sample is None:
-        continue
-      cleaned = clean(ex, sample.text)
+    for n, sample, cleaned in _stored_explanations(ex, store, model, cfg):
       if not cleaned.text:
         continue
       p = prompts.verify_prompt(ex, cleaned.text, budget=cfg.budget)
@@ -177,12 +181,7 @@ def collect(examples: Sequence[Example], store: SampleStore, model: str,
   records = []
   for ex in examples:
     attempts = []
-    for n in range(cfg.num_explanations):
-      sample = store.get(SampleKey(ex.example_id, prompts.EXPLAIN_VARIANT, model,
-                                   float(cfg.temperature), n))
-      if sample is None:
-        continue
-      cleaned = clean(ex, sample.text)
+    for n, sample, cleaned in _stored_explanations(ex, store, model, cfg):
       if not cleaned.text:
         attempts.append(Attempt(n, sample.text, cleaned, EMPTY))
         continue
@@ -293,11 +292,5 @@ def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
 
 def load_ratings(path: str) -> dict[str, int]:
   """example_id -> true rating, from a references file."""
-  out = {}
-  with open(path, encoding="utf-8") as f:
-    for line in f:
-      if line.strip():
-        obj = json.loads(line)
-        if "rating" in obj:
-          out[str(obj["example_id"])] = int(obj["rating"])
-  return out
+  return {str(obj["example_id"]): int(obj["rating"]) for _, obj in iter_json_objects(path)
+          if "rating" in obj}
