@@ -1,4 +1,5 @@
-"""Robust parsing of a teacher's answer into a rating 1..5, or an explicit unparsed result.
+"""Robust parsing of a teacher's answer into a rating on the domain's scale (default 1..5), or an
+explicit unparsed result.
 
 The rating is read after the last "### Rating ###" header (tolerating what real models write:
 "4/5", "Rating: 4", "4.0", "**4**", "4 stars", trailing text). Without a header, only an answer
@@ -13,7 +14,7 @@ import math
 import re
 from typing import Any, Optional, Sequence
 
-from recsaver_t5x.data.records import RATINGS
+from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 
 # "### Rating ###", "###Rating", "## Rating:", "**### Rating ###**" (anywhere in a line).
 _HASH_RATING = re.compile(r"#{2,}[ \t*_]*rating\b[ \t*_]*#*[ \t*_]*:?[ \t*_]*", re.IGNORECASE)
@@ -27,16 +28,17 @@ _NEXT_HEADER = re.compile(r"^[ \t*_]*#{2,}", re.MULTILINE)
 # A number, optionally followed by its scale ("4/5", "4 out of 5", "4 (out of 5)").
 _NUMBER = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)(?:[ \t]*(?:/|\(?[ \t]*out[ \t]+of)[ \t]*(\d+(?:\.\d+)?))?(?![\d])")
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-_WORD = re.compile(r"\b(one|two|three|four|five)\b", re.IGNORECASE)
+_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+          "nine": 9, "ten": 10}
+_WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 # An answer that is only a rating: "4", "**4**", "4/5", "4.0 stars", "Rating: 4".
 _BARE = re.compile(
-    r"^[\s*_`\"'(\[]*(?:rating[\s*_]*[:=-]?[\s*_]*)?(\d(?:\.0+)?)"
-    r"(?:\s*(?:/|out of)\s*5)?(?:\s*stars?)?[\s*_`\"')\].!]*$", re.IGNORECASE)
+    r"^[\s*_`\"'(\[]*(?:rating[\s*_]*[:=-]?[\s*_]*)?(\d{1,2}(?:\.0+)?)"
+    r"(?:\s*(?:/|out of)\s*(\d{1,2}))?(?:\s*stars?)?[\s*_`\"')\].!]*$", re.IGNORECASE)
 # The model repeated the format instructions instead of answering.
 _TEMPLATE_ECHO = re.compile(r"give a single numerical rating", re.IGNORECASE)
 _LINES_SCANNED = 3
-_JSON_RATING = re.compile(r'"rating"\s*:\s*"?(\d)')
+_JSON_RATING = re.compile(r'"rating"\s*:\s*"?(\d)')  # the offset of its first digit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ParsedAnswer:
   """A parsed teacher answer.
 
   Attributes:
-    rating: 1..5, or None when the answer could not be parsed.
+    rating: a value of the scale, or None when the answer could not be parsed.
     unparsed_reason: why `rating` is None (None when parsed).
     explanation: the reasoning text (the "### Reason ###" section, or the text before the rating
       header), or None.
@@ -65,18 +67,20 @@ def _unparsed(reason: str, explanation: Optional[str] = None) -> ParsedAnswer:
   return ParsedAnswer(None, reason, explanation)
 
 
-def _check_value(raw: str, scale: Optional[str]) -> tuple[Optional[int], Optional[str]]:
-  if scale is not None and float(scale) != 5:
-    return None, f"rating '{raw}/{scale}' is not on the 1..5 scale"
+def _check_value(raw: str, out_of: Optional[str], scale: RatingScale
+                 ) -> tuple[Optional[int], Optional[str]]:
+  if out_of is not None and float(out_of) != scale.high:
+    return None, f"rating '{raw}/{out_of}' is not on the {scale.low}..{scale.high} scale"
   value = float(raw)
   if value != math.floor(value):
     return None, f"non-integer rating {raw}"
-  if int(value) not in RATINGS:
-    return None, f"rating {raw} outside 1..5"
+  if int(value) not in scale:
+    return None, f"rating {raw} outside {scale.low}..{scale.high}"
   return int(value), None
 
 
-def _rating_in_segment(text: str, start: int) -> tuple[Optional[int], Optional[str], Optional[int]]:
+def _rating_in_segment(text: str, start: int, scale: RatingScale
+                       ) -> tuple[Optional[int], Optional[str], Optional[int]]:
   """The rating in text[start:] up to the next header: (rating, unparsed reason, offset)."""
   nxt = _NEXT_HEADER.search(text, start)
   end = nxt.start() if nxt else len(text)
@@ -97,12 +101,13 @@ def _rating_in_segment(text: str, start: int) -> tuple[Optional[int], Optional[s
       if len(values) > 1:
         return None, f"several numbers after the rating header: {line.strip()[:60]!r}", None
       m = found[0]
-      rating, why = _check_value(m.group(1), m.group(2))
-      return rating, why, line_start + m.start(1) if rating else None
+      rating, why = _check_value(m.group(1), m.group(2), scale)
+      return rating, why, line_start + m.start(1) if rating is not None else None
     words = {w.lower() for w in _WORD.findall(line)}
     if len(words) == 1:
       m = _WORD.search(line)
-      return _WORDS[words.pop()], None, line_start + m.start(1)
+      rating, why = _check_value(str(_WORDS[words.pop()]), None, scale)
+      return rating, why, line_start + m.start(1) if rating is not None else None
     if len(words) > 1:
       return None, f"several number words after the rating header: {line.strip()[:60]!r}", None
     if scanned >= _LINES_SCANNED:
@@ -110,7 +115,7 @@ def _rating_in_segment(text: str, start: int) -> tuple[Optional[int], Optional[s
   return None, "no number after the rating header", None
 
 
-def _parse_json(text: str) -> Optional[ParsedAnswer]:
+def _parse_json(text: str, scale: RatingScale) -> Optional[ParsedAnswer]:
   body = text.strip()
   if body.startswith("```"):
     body = body.strip("`").strip()
@@ -132,9 +137,9 @@ def _parse_json(text: str) -> Optional[ParsedAnswer]:
   m = _NUMBER.fullmatch(str(raw).strip())
   if not m:
     return _unparsed(f"JSON rating {raw!r} is not a number", expl)
-  rating, why = _check_value(m.group(1), m.group(2))
+  rating, why = _check_value(m.group(1), m.group(2), scale)
   at = _JSON_RATING.search(text)
-  return ParsedAnswer(rating, why, expl, at.start(1) if (rating and at) else None)
+  return ParsedAnswer(rating, why, expl, at.start(1) if (rating is not None and at) else None)
 
 
 def _explanation(text: str, rating_header_start: int) -> Optional[str]:
@@ -145,28 +150,31 @@ def _explanation(text: str, rating_header_start: int) -> Optional[str]:
   return body or None
 
 
-def parse_answer(text: Optional[str]) -> ParsedAnswer:
-  """Parse a teacher answer. Never raises; an unusable answer gives rating None and the reason."""
+def parse_answer(text: Optional[str], scale: RatingScale = DEFAULT_SCALE) -> ParsedAnswer:
+  """Parse a teacher answer. Never raises; an unusable answer gives rating None and the reason.
+
+  Ratings outside `scale` (and "N/M" with M other than the scale's top) are unparsed, not clipped.
+  """
   if text is None or not text.strip():
     return _unparsed("empty answer")
-  as_json = _parse_json(text)
+  as_json = _parse_json(text, scale)
   if as_json is not None:
     return as_json
   headers = list(_HASH_RATING.finditer(text)) or list(_COLON_RATING.finditer(text))
   if headers:
     header = headers[-1]
-    rating, why, offset = _rating_in_segment(text, header.end())
+    rating, why, offset = _rating_in_segment(text, header.end(), scale)
     return ParsedAnswer(rating, why, _explanation(text, header.start()), offset)
   bare = _BARE.match(text)
   if bare:
-    rating, why = _check_value(bare.group(1), None)
-    return ParsedAnswer(rating, why, None, bare.start(1) if rating else None)
+    rating, why = _check_value(bare.group(1), bare.group(2), scale)
+    return ParsedAnswer(rating, why, None, bare.start(1) if rating is not None else None)
   return _unparsed("no '### Rating ###' section in the answer")
 
 
-def rating_probs(content: Optional[Sequence[dict[str, Any]]], answer: ParsedAnswer
-                 ) -> Optional[tuple[float, ...]]:
-  """P(rating = 1..5) from token logprobs at the rating's position, renormalised over 1..5.
+def rating_probs(content: Optional[Sequence[dict[str, Any]]], answer: ParsedAnswer,
+                 scale: RatingScale = DEFAULT_SCALE) -> Optional[tuple[float, ...]]:
+  """P(rating = v) for v in `scale` from token logprobs at the rating's position, renormalised.
 
   `content` is the OpenAI chat format: [{"token", "logprob", "top_logprobs": [{"token",
   "logprob"}]}], whose tokens concatenate to the answer text. None when the answer has no
@@ -178,7 +186,7 @@ def rating_probs(content: Optional[Sequence[dict[str, Any]]], answer: ParsedAnsw
   for tok in content:
     token = tok.get("token", "")
     if pos <= answer.rating_offset < pos + len(token):
-      mass = [0.0] * len(RATINGS)
+      mass = [0.0] * len(scale)
       candidates = list(tok.get("top_logprobs") or []) + [tok]
       seen = set()
       for cand in candidates:
@@ -187,8 +195,8 @@ def rating_probs(content: Optional[Sequence[dict[str, Any]]], answer: ParsedAnsw
           continue
         seen.add(raw)  # " 4" and "4" are distinct tokens: both carry mass for rating 4
         t = raw.strip()
-        if t.isdigit() and int(t) in RATINGS:
-          mass[int(t) - 1] += math.exp(float(cand["logprob"]))
+        if t.isdigit() and int(t) in scale:
+          mass[scale.index(int(t))] += math.exp(float(cand["logprob"]))
       total = sum(mass)
       return tuple(m / total for m in mass) if total > 0 else None
     pos += len(token)
