@@ -3,8 +3,9 @@
 - `postprocess`: a decoded model output -> {"text", "rating"} (rating parsed by the teacher
   module's parser, None when unparsed); a target -> {"rating", "example_id"} from the example's
   TRUE rating field (never from the target text).
-- `rating_text_metrics(targets, predictions)`: binary/5-class accuracy, F1, MAE, RMSE and the
-  unparsed count (seqio "predict" metric).
+- `rating_text_metrics(targets, predictions, aux_values)`: binary/5-class accuracy, F1, MAE, RMSE
+  and the unparsed count (a seqio "predict_with_aux" metric that ignores the aux values, so one
+  decode pass serves both metric fns).
 - `rating_prob_metrics(targets, predictions, aux_values)`: binary and multi-class ROC-AUC from
   the five rating-token probabilities that the model returns as aux output `rating_probs`
   (seqio "predict_with_aux" metric; T5X's `predict_batch_with_aux` path).
@@ -47,8 +48,15 @@ def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
           for k in keys if k in d and isinstance(d[k], (int, float))}
 
 
-def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
-  """Rating metrics from decoded text (unparsed outputs excluded and counted)."""
+def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict],
+                        aux_values: Optional[Mapping[str, Any]] = None) -> dict:
+  """Rating metrics from decoded text (unparsed outputs excluded and counted).
+
+  It takes (and ignores) `aux_values` so that seqio counts it as a predict_with_aux metric fn:
+  with `rating_prob_metrics`, one `predict_with_aux` decode pass serves both (a plain
+  `predict` fn would make `t5x.eval` decode everything a second time).
+  """
+  del aux_values
   m = rating_metrics([t["rating"] for t in targets], [p["rating"] for p in predictions])
   return _numeric(m, TEXT_KEYS)
 

@@ -74,6 +74,8 @@ def tokenize(dataset: tf.data.Dataset, output_features: Mapping[str, seqio.Featu
                                                     "targets_tail")}
     out["inputs_pretokenized"] = ex["inputs"]
     out["targets_pretokenized"] = ex["targets"]
+    # Written by t5x.infer (it keeps every *_pretokenized feature): rows join by id, not order.
+    out["example_id_pretokenized"] = ex["example_id"]
     out["inputs"] = in_vocab.encode_tf(ex["inputs"])
     out["targets_head"] = out_vocab.encode_tf(ex["targets_head"])
     out["targets_tail"] = out_vocab.encode_tf(ex["targets_tail"])

@@ -32,8 +32,14 @@ def make_domain(directory: str, n_train: int = 16, n_test: int = 8, name: str = 
   return path
 
 
-def subprocess_env(**extra) -> dict:
-  env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2",
-             XLA_FLAGS=os.environ.get("XLA_FLAGS", ""))
+def subprocess_env(*prepend: str, **extra) -> dict:
+  """The environment for a child process: `prepend` dirs, then this repo, PREPENDED to PYTHONPATH.
+
+  The caller's PYTHONPATH is kept after them (it may be what makes T5X or a worktree importable).
+  """
+  old = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+  path = [*prepend, str(REPO), *old]
+  env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(path)),
+             TF_CPP_MIN_LOG_LEVEL="2", XLA_FLAGS=os.environ.get("XLA_FLAGS", ""))
   env.update(extra)
   return env
