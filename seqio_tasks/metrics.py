@@ -49,7 +49,7 @@ def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
 
 
 def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict],
-                        aux_values: Optional[Mapping[str, Any]] = None) -> dict:
+                        aux_values: Mapping[str, Any]) -> dict:
   """Rating metrics from decoded text (unparsed outputs excluded and counted).
 
   It takes (and ignores) `aux_values` so that seqio counts it as a predict_with_aux metric fn:

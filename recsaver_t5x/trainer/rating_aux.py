@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from recsaver_t5x.model.rating_probs import RatingTokens
+from recsaver_t5x.errors import UserFacingError
 
 LogitsFn = Callable[[Mapping[str, jax.Array]], jax.Array]
 
@@ -69,3 +70,21 @@ def rating_probs(logits_fn: LogitsFn, encoder_input_tokens: jax.Array, decodes: 
   at = jnp.take_along_axis(logits, positions[:, None, None], axis=1)[:, 0, :]
   digits = at[:, jnp.asarray(tokens.digit_ids)].astype(jnp.float32)
   return jax.nn.softmax(digits, axis=-1), appended
+
+
+def check_vocab_size(module, input_vocabulary, output_vocabulary) -> None:
+  """Raises when a vocabulary has more pieces than the network has embedding rows.
+
+  T5X itself trains silently on out-of-range token ids (their embeddings are clipped), so a
+  too-small `VOCAB_SIZE` (gin) would go unnoticed. Modules without a `config.vocab_size`
+  are not checked.
+  """
+  rows = getattr(getattr(module, "config", None), "vocab_size", None)
+  if rows is None:
+    return
+  for name, vocab in (("input", input_vocabulary), ("output", output_vocabulary)):
+    if vocab.vocab_size > rows:
+      raise UserFacingError(
+          f"the {name} vocabulary has {vocab.vocab_size} pieces but the model only {rows} "
+          f"embedding rows (network.T5Config.vocab_size): set --gin.VOCAB_SIZE >= "
+          f"{vocab.vocab_size}")

@@ -14,27 +14,9 @@ from __future__ import annotations
 
 from t5x import models  # pylint: disable=import-error
 
-from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.model.rating_probs import rating_token_ids
 from recsaver_t5x.trainer import rating_aux
-
-
-def check_vocab_size(module, input_vocabulary, output_vocabulary) -> None:
-  """Raises when a vocabulary has more pieces than the network has embedding rows.
-
-  T5X itself trains silently on out-of-range token ids (their embeddings are clipped), so a
-  too-small `VOCAB_SIZE` (gin) would go unnoticed. Modules without a `config.vocab_size`
-  are not checked.
-  """
-  rows = getattr(getattr(module, "config", None), "vocab_size", None)
-  if rows is None:
-    return
-  for name, vocab in (("input", input_vocabulary), ("output", output_vocabulary)):
-    if vocab.vocab_size > rows:
-      raise UserFacingError(
-          f"the {name} vocabulary has {vocab.vocab_size} pieces but the model only {rows} "
-          f"embedding rows (network.T5Config.vocab_size): set --gin.VOCAB_SIZE >= "
-          f"{vocab.vocab_size}")
+from recsaver_t5x.trainer.rating_aux import check_vocab_size
 
 
 class RatingEncoderDecoderModel(models.EncoderDecoderModel):

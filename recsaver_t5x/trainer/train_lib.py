@@ -201,13 +201,13 @@ def train(*, model_dir: str, mixture_or_task_name: str, task_feature_lengths: Ma
     model_config = model_config.replace(vocab_size=-(-pieces // 128) * 128)
   elif vocab_size != -1:
     model_config = model_config.replace(vocab_size=int(vocab_size))
-  if is_main:
-    os.makedirs(model_dir, exist_ok=True)
-    _write_json(os.path.join(model_dir, "config.json"), model_config.to_dict())
   for name, vocab in (("input", in_vocab), ("output", out_vocab)):
     if vocab.vocab_size > model_config.vocab_size:
       raise UserFacingError(f"the task's {name} vocabulary has {vocab.vocab_size} pieces but the "
-                            f"model only {model_config.vocab_size} embedding rows")
+                            f"model only {model_config.vocab_size} embedding rows (set VOCAB_SIZE >= the vocabulary size)")
+  if is_main:  # after the check: a failed start leaves no config.json behind
+    os.makedirs(model_dir, exist_ok=True)
+    _write_json(os.path.join(model_dir, "config.json"), model_config.to_dict())
 
   mesh = partitioning.make_mesh(num_partitions)
   rules = logical_axis_rules or partitioning.standard_logical_axis_rules()

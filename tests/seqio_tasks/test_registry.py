@@ -110,7 +110,7 @@ def test_metric_fns_equal_rating_metrics(domain):
            "### Rating ###\n**3**", "### Rating ###\n5/5", "### Rating ###\n4", "### Rating ###\n1"]
   preds = [metrics.postprocess(t) for t in texts]
   tgts = [metrics.postprocess(None, {"rating": np.int32(r), "example_id": b"e"}, True) for r in y]
-  got = metrics.rating_text_metrics(tgts, preds)
+  got = metrics.rating_text_metrics(tgts, preds, {})
   want = rating_metrics(y, [4, 2, None, 5, 3, 5, 4, 1])
   for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "n_unparsed"):
     assert got[k] == pytest.approx(want[k]), k
@@ -169,3 +169,18 @@ def test_reasoning_metric_fn_uses_the_recsaver_scorer():
   assert out["bleu"] == pytest.approx(want["bleu"]) and out["rouge1_f1"] == pytest.approx(
       want["rouge1_f1"])
   assert out["n"] == 2
+
+
+def test_eval_metric_fns_share_one_predict_with_aux_pass(domain):
+  """Both metric fns take aux_values: seqio (t5x.eval) decodes once, with aux, not twice."""
+  task = seqio.get_mixture_or_task(naming.eval_task_name("beauty", "reason"))
+  assert task.predict_metric_fns == []
+  assert task.predict_with_aux_metric_fns == [metrics.rating_text_metrics,
+                                              metrics.rating_prob_metrics]
+
+
+def test_example_id_travels_as_pretokenized_feature(domain):
+  """t5x.infer writes every *_pretokenized feature: its rows carry the example id."""
+  rows = _rows(naming.eval_task_name("beauty", "reason"), split="test")
+  assert [r["example_id_pretokenized"].decode() for r in rows] == [
+      ex.example_id for ex in domain["test"]]

@@ -68,3 +68,18 @@ def test_probs_equal_model_rating_distribution(vocab):
       jnp.asarray(enc), jnp.asarray(decodes))
   np.testing.assert_allclose(np.asarray(probs), want.probs, atol=1e-6)
   np.testing.assert_array_equal(np.asarray(appended), want.marker_appended)
+
+
+def test_check_vocab_size_refuses_vocab_larger_than_model(tmp_path):
+  """RatingEncoderDecoderModel's check (T5X-free): VOCAB_SIZE below the spm size is an error."""
+  import types
+  from recsaver_t5x.errors import UserFacingError
+  spm = fakedata.train_spm(str(tmp_path), [f"word{i} thing{i} rating {i}" for i in range(300)],
+                           vocab_size=300)
+  vocab = seqio.SentencePieceVocabulary(spm)
+  module = types.SimpleNamespace(config=types.SimpleNamespace(vocab_size=384))
+  rating_aux.check_vocab_size(module, vocab, vocab)  # 300 <= 384: fine
+  module.config.vocab_size = vocab.vocab_size - 1
+  with pytest.raises(UserFacingError, match=f"output vocabulary has {vocab.vocab_size} pieces but "
+                     f"the model only {vocab.vocab_size - 1} embedding rows"):
+    rating_aux.check_vocab_size(module, types.SimpleNamespace(vocab_size=10), vocab)

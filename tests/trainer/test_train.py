@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import re
 import subprocess
 import sys
 import time
@@ -187,3 +188,15 @@ def test_comparison_table_layout(tmp_path):
                       "Multi AUC | n | unparsed |")
   assert lines[3] == ("| Flan-T5 small + reasoning | 0.7500 | 0.6000 | 0.3000 | 1.0000 | 1.2000 | "
                       "0.7000 | 0.6500 | 100 | 2 |")
+
+
+def test_vocabulary_larger_than_model_is_an_error(tasks, tmp_path):
+  """The task's spm has > 64 pieces: 64 embedding rows is refused in one line, no traceback."""
+  out = subprocess.run(_train_cmd(str(tmp_path / "m"), tasks, "--gin.VOCAB_SIZE=64",
+                                  "--gin.TRAIN_STEPS=1"),
+                       env=helpers.subprocess_env(), capture_output=True, text=True,
+                       cwd=helpers.REPO)
+  assert out.returncode != 0
+  assert re.search(r"vocabulary has \d+ pieces but the model only 64 embedding rows", out.stderr)
+  assert "Traceback" not in out.stderr
+  assert not (tmp_path / "m" / "config.json").exists()
