@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--batch_size", type=int, default=16)
   parser.add_argument("--input_length", type=int, default=2048)
   parser.add_argument("--max_decode_length", type=int, default=512)
+  parser.add_argument("--decode", default="greedy",
+                      help="decode function: 'greedy' (default) or 'beam:K' (T5X's beam search, "
+                      "K beams); T5X runs choose it with gin DECODE_FN (gin/t5x/rating_model.gin)")
   parser.add_argument("--label", help="row label of the metrics table")
   parser.add_argument("--references", help="verified references (`recsaver references` output): "
                       "also score the decoded reasoning (BLEU, ROUGE-1, METEOR, BERTScore)")
@@ -60,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
       batch_size=args.batch_size, label=args.label, references=args.references,
-      scorer_config=_scorer_config(args) if args.references else None)
+      scorer_config=_scorer_config(args) if args.references else None, decode=args.decode)
   print(json.dumps(results, sort_keys=True, default=float))
   return 0
 

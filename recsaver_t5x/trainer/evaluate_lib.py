@@ -1,7 +1,8 @@
 """Evaluation of a trained student: decode, parse, rating-token probabilities, metrics.
 
 For each eval task (a task, or every task of a mixture) and its split:
-  1. greedy-decode the inputs (KV-cache decoder of `recsaver_t5x.model.decoding`);
+  1. decode the inputs, greedily by default or by beam search (`decode_choice`; KV-cache
+     decoders of `recsaver_t5x.model.decoding`);
   2. parse the rating from the decoded text (the teacher module's parser);
   3. one teacher-forced pass over the decoded prefix gives the five rating-token probabilities
      (`recsaver_t5x.model.rating_probs`), appending the marker where a decode lacks it;
@@ -26,8 +27,9 @@ from tqdm.auto import tqdm
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
-from recsaver_t5x.model import checkpoints, decoding
+from recsaver_t5x.model import checkpoints
 from recsaver_t5x.model.config import T5Config
+from recsaver_t5x.trainer.decode_choice import DecodeChoice, parse_decode
 from recsaver_t5x.model.network import Transformer
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
 from recsaver_t5x.prompting.parse import parse_answer
@@ -95,7 +97,8 @@ def _pad_inputs(batch: list[dict], batch_size: int, input_length: int) -> np.nda
 
 def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, input_length: int,
                  max_decode_length: int, batch_size: int, out_path: str,
-                 progress: bool = True) -> list[Prediction]:
+                 progress: bool = True, decode: Optional[DecodeChoice] = None
+                 ) -> list[Prediction]:
   """Predictions for every example of `task`/`split`, resuming `out_path` if it exists."""
   vocab = task.output_features["targets"].vocabulary
   tokens = rating_token_ids(vocab)
@@ -111,8 +114,8 @@ def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, in
   with open(out_path, "a", encoding="utf-8") as out:
     for batch in _batches(task, split, input_length, batch_size, set(done)):
       enc = _pad_inputs(batch, batch_size, input_length)
-      decoded, _ = decoding.greedy_decode(model, params, enc, max_decode_length)
-      decoded = np.asarray(decoded)
+      decoded = np.asarray((decode or DecodeChoice("greedy")).decode(
+          model, params, enc, max_decode_length))
       dist = rating_distribution(model, params, enc, decoded, tokens=tokens)
       for i, ex in enumerate(batch):
         row = decoded[i].tolist()
@@ -194,12 +197,15 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
              split: str = "test", step: Optional[int] = None, input_length: int = 2048,
              max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
              progress: bool = True, references: Optional[str] = None,
-             scorer_config: Any = None) -> dict:
+             scorer_config: Any = None, decode: str = "greedy") -> dict:
   """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
+
+  `decode`: 'greedy' or 'beam:K' (see `decode_choice`), recorded in metrics.json.
 
   With `references` (a `recsaver references` output), the decoded reasoning is also scored
   against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
   """
+  choice = parse_decode(decode)
   config, params, step = load_model(model_dir, step)
   params = jax.device_put(params)
   output_dir = output_dir or os.path.join(model_dir, f"eval_{step}")
@@ -208,7 +214,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
   for task in eval_tasks(mixture_or_task_name):
     preds = predict_task(config, params, task, split, input_length, max_decode_length,
                          batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
-                         progress)
+                         progress, choice)
     results[task.name] = task_metrics(task, preds)
     rows.append((f"{label or task.name}", results[task.name]))
     all_preds += preds
@@ -222,7 +228,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
       f.write(report.table() + "\n")
   with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
     json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
-               "task": mixture_or_task_name, "metrics": results}, f, indent=2)
+               "task": mixture_or_task_name, "decode": str(choice), "metrics": results}, f, indent=2)
   with open(os.path.join(output_dir, "metrics.md"), "w", encoding="utf-8") as f:
     f.write(format_table(rows, columns=TABLE_COLUMNS,
                          extra=(("n", "n"), ("n_unparsed", "unparsed"))) + "\n")

@@ -3,10 +3,12 @@ under real T5X when it is installed (skipped otherwise)."""
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
 import gin
+import numpy as np
 import gin.config_parser as cp
 import pytest
 
@@ -107,7 +109,8 @@ sys.modules['__main__'] = train  # the finetune gins import __main__ as train_sc
 gin_utils.parse_gin_flags(sys.argv[1:2], [sys.argv[2]], sys.argv[3:])
 model = gin.query_parameter('%MODEL').scoped_configurable_fn()
 print(type(model).__name__, model.module.config.vocab_size, model.module.config.emb_dim,
-      type(model.output_vocabulary).__name__, model._decode_fn.__name__)
+      type(model.output_vocabulary).__name__, model._decode_fn.__name__,
+      model._default_decoder_params.num_decodes)
 """
 
 
@@ -153,6 +156,13 @@ def test_real_t5x_trains_on_our_tasks(tmp_path):  # pragma: no cover - needs T5X
   ids = sorted(r["inputs"]["example_id_pretokenized"] for r in rows)
   assert ids == sorted(f"te{i}" for i in range(8)), ids
   assert all(len(r["aux"]["rating_probs"]) == 5 for r in rows)
+  # infer.gin restores float32 as eval.gin does: both give the same text and probabilities.
+  evals = {r["target"]["example_id"]: r for f in glob.glob(
+      str(tmp_path / "eval" / "inference_eval" / "*-000006.jsonl")) for r in map(json.loads, open(f))}
+  for r in rows:
+    e = evals[r["inputs"]["example_id_pretokenized"]]
+    assert r["prediction"] == e["output"]
+    np.testing.assert_allclose(r["aux"]["rating_probs"], e["aux_rating_probs"], atol=1e-6)
 
   # The four Flan-T5 gins parse and bind with T5X's own gin utilities (tiny model override).
   tiny = ["network.T5Config.emb_dim = 8", "network.T5Config.num_heads = 2",
@@ -165,4 +175,12 @@ def test_real_t5x_trains_on_our_tasks(tmp_path):  # pragma: no cover - needs T5X
                           f"flan_t5_{size}_finetune.gin", *tiny], env=env, check=True,
                          capture_output=True, text=True).stdout.split()
     assert out == ["RatingEncoderDecoderModel", "32128", "8", "SentencePieceVocabulary",
-                   "temperature_sample"], (size, out)
+                   "temperature_sample", "1"], (size, out)
+
+  # A vocabulary larger than the model's embedding is refused when T5X builds the model.
+  bad = subprocess.run([sys.executable, "-c", _BIND_FLAN, os.path.join(GIN, "t5x"),
+                        "tiny_cpu_test.gin", f"SPM = '{spm}'", "VOCAB_SIZE = 64",
+                        "MODEL_DIR = '/tmp/unused'", "MIXTURE_OR_TASK_NAME = 'x'"],
+                       env=env, capture_output=True, text=True)
+  assert bad.returncode and re.search(r"vocabulary has \d+ pieces but the model only 64 "
+                                      r"embedding rows", bad.stderr), bad.stderr[-500:]
