@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="python module registering tasks on import (repeatable)")
   parser.add_argument("--split", default="test", help="task split (default: test)")
   parser.add_argument("--step", type=int, help="checkpoint step (default: latest)")
-  parser.add_argument("--output_dir", help="default: MODEL_DIR/eval_<step>")
+  parser.add_argument("--output_dir", help="default: MODEL_DIR/eval_<step> "
+                      "(MODEL_DIR/eval_<step>_beam<K> with --decode beam:K)")
   parser.add_argument("--batch_size", type=int, default=16)
   parser.add_argument("--input_length", type=int, default=2048)
   parser.add_argument("--max_decode_length", type=int, default=512)

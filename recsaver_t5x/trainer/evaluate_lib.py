@@ -200,7 +200,8 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
              scorer_config: Any = None, decode: str = "greedy") -> dict:
   """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
 
-  `decode`: 'greedy' or 'beam:K' (see `decode_choice`), recorded in metrics.json.
+  `decode`: 'greedy' or 'beam:K' (see `decode_choice`), recorded in metrics.json; the default
+  output dir is MODEL_DIR/eval_<step> (greedy) or MODEL_DIR/eval_<step>_beam<K>.
 
   With `references` (a `recsaver references` output), the decoded reasoning is also scored
   against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
@@ -208,7 +209,9 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
   choice = parse_decode(decode)
   config, params, step = load_model(model_dir, step)
   params = jax.device_put(params)
-  output_dir = output_dir or os.path.join(model_dir, f"eval_{step}")
+  # A beam evaluation never resumes (mixes with) the greedy predictions of the default dir.
+  suffix = "" if choice.name == "greedy" else f"_beam{choice.beams}"
+  output_dir = output_dir or os.path.join(model_dir, f"eval_{step}{suffix}")
   os.makedirs(output_dir, exist_ok=True)
   results, rows, all_preds = {}, [], []
   for task in eval_tasks(mixture_or_task_name):

@@ -87,11 +87,10 @@ def test_overfit_then_predict_ratings(tmp_path):
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "reasoning.md"))
   # --decode beam:2 (T5X's beam search): the memorised answers again, the choice recorded.
   beam = evaluate_lib.evaluate(os.path.join(d, "m"), "recsaver_beauty_reason_eval",
-                               output_dir=os.path.join(d, "beam"), input_length=384,
-                               max_decode_length=24, batch_size=5, progress=False,
-                               decode="beam:2")
+                               input_length=384, max_decode_length=24, batch_size=5,
+                               progress=False, decode="beam:2")
   assert beam["recsaver_beauty_reason_eval"]["multi_acc"] == 1.0
-  saved = json.load(open(os.path.join(d, "beam", "metrics.json")))
+  saved = json.load(open(os.path.join(d, "m", "eval_150_beam2", "metrics.json")))
   assert saved["decode"] == "beam:2"
   assert json.load(open(os.path.join(d, "m", "eval_150", "metrics.json")))["decode"] == "greedy"
 
