@@ -57,7 +57,8 @@ def create_app(engine: Engine, model_name: str, max_queue: int = 256,
 
   @contextlib.asynccontextmanager
   async def lifespan(_app: FastAPI):
-    state["batcher"] = Batcher(engine, max_queue=max_queue, max_wait_s=max_wait_s)
+    state["batcher"] = _app.state.batcher = Batcher(engine, max_queue=max_queue,
+                                                    max_wait_s=max_wait_s)
     try:
       yield
     finally:  # uvicorn has finished the open requests; finish anything still queued

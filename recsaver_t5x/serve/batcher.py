@@ -3,7 +3,7 @@
 Requests (jobs of one or more rows: prompts x n) wait in a bounded queue; one worker thread
 owns the engine. Each time it is free it takes every queued row with the same decoding spec as
 the oldest waiting row, up to the largest batch bucket (optionally waiting `max_wait_s` for more
-to arrive), runs them as one batch, and resolves each job when all its rows are done. Nothing
+to arrive), runs as many as fill a batch bucket exactly (no padding rows under load), and resolves each job when all its rows are done. Nothing
 waits when the server is idle, and under load batches fill up by themselves while the previous
 batch runs. A full queue is refused at once (`QueueFull`, HTTP 429); `close` finishes every
 accepted job before the thread exits (graceful shutdown).
@@ -112,10 +112,17 @@ class Batcher:
           left = deadline - time.perf_counter()
           if left <= 0 or not self._take(block=True, timeout=left):
             break
-      batch = [p for p in self._pending if p[0].rows[p[1]].spec == spec][:self.max_batch]
+      same = [p for p in self._pending if p[0].rows[p[1]].spec == spec]
+      batch = same[:self._batch_size(len(same))]
       taken = {id(p) for p in batch}
       self._pending = [p for p in self._pending if id(p) not in taken]
       self._run(batch)
+
+  def _batch_size(self, n: int) -> int:
+    """The largest batch bucket that `n` waiting rows fill completely: padding rows cost as much
+    as real ones, so 21 waiting rows run as 16 now and 5 join the next batch."""
+    fitting = [b for b in self.engine.buckets.batch if b <= n]
+    return fitting[-1] if fitting else n
 
   def _run(self, batch: list[tuple[_Job, int]]) -> None:
     self.batch_sizes[len(batch)] = self.batch_sizes.get(len(batch), 0) + 1
