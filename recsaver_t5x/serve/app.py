@@ -115,6 +115,11 @@ def create_app(engine: Engine, model_name: str, max_queue: int = 256,
     finish = "stop" if (stopped or res.finished) else "length"
     parsed = parse_answer(full, engine.scale)
     values = engine.scale.values
+    if res.rating_probs is None:
+      ext = {"unavailable": engine.rating_unavailable, "predicted_rating": parsed.rating}
+      pieces = protocol.token_texts(engine.decode_text, res.tokens, text) if res.token_logprobs \
+          is not None else []
+      return text, finish, pieces, ext
     ext = {"rating_probabilities": {str(v): p for v, p in zip(values, res.rating_probs)},
            "expected_rating": float(sum(v * p for v, p in zip(values, res.rating_probs))),
            "predicted_rating": parsed.rating, "marker_appended": res.marker_appended,

@@ -20,6 +20,7 @@ from jax import lax
 import jax.numpy as jnp
 import numpy as np
 
+from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.model import decoding
 from recsaver_t5x.model.network import Transformer
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
@@ -132,8 +133,8 @@ class RowResult:
 
   tokens: tuple[int, ...]
   finished: bool                    # EOS within max_tokens
-  rating_probs: tuple[float, ...]   # over the scale's values
-  marker_appended: bool
+  rating_probs: Optional[tuple[float, ...]]   # over the scale's values (None: no extension)
+  marker_appended: Optional[bool]
   token_logprobs: Optional[tuple[float, ...]] = None
   top_logprobs: Optional[tuple[tuple[tuple[int, float], ...], ...]] = None
 
@@ -169,7 +170,14 @@ class Engine:
     self.scale = scale
     self.model = Transformer(student.config)
     self.params = jax.device_put(student.params)
-    self.rating_tokens = rating_token_ids(student.vocab, digits=tuple(str(v) for v in scale.values))
+    # A vocabulary that cannot spell the rating marker and digits (a generic T5) is served
+    # without the rating extension.
+    self.rating_unavailable: Optional[str] = None
+    try:
+      self.rating_tokens = rating_token_ids(student.vocab,
+                                            digits=tuple(str(v) for v in scale.values))
+    except UserFacingError as e:
+      self.rating_tokens, self.rating_unavailable = None, str(e)
     self._n_pieces = int(student.vocab.tokenizer.get_piece_size())
     self._top_k = min(TOP_LOGPROBS, self._n_pieces)
     self._batches = 0
@@ -215,8 +223,10 @@ class Engine:
     for i in range(b):  # cut each row at its own max_tokens, T5X-style zeros after
       limit = rows[i].max_tokens if i < len(rows) else ldec
       out[i, limit:] = 0
-    dist = rating_distribution(self.model, self.params, enc_j, out, tokens=self.rating_tokens,
-                               encoded=encoded)
+    dist = None
+    if self.rating_tokens is not None:
+      dist = rating_distribution(self.model, self.params, enc_j, out, tokens=self.rating_tokens,
+                                 encoded=encoded)
     token_lp = top_lp = top_ids = None
     if any(r.logprobs for r in rows):
       token_lp, top_lp, top_ids = (np.asarray(x) for x in _token_logprobs_fn(
@@ -245,9 +255,9 @@ class Engine:
       lps = tuple(float(x) for x in token_lp[i, :n])
       tops = tuple(tuple((int(t), float(l)) for t, l in zip(top_ids[i, j], top_lp[i, j]))
                    for j in range(n))
-    return RowResult(tuple(int(t) for t in seq[:n]), finished,
-                     tuple(float(p) for p in dist.probs[i]), bool(dist.marker_appended[i]),
-                     lps, tops)
+    probs = tuple(float(p) for p in dist.probs[i]) if dist is not None else None
+    appended = bool(dist.marker_appended[i]) if dist is not None else None
+    return RowResult(tuple(int(t) for t in seq[:n]), finished, probs, appended, lps, tops)
 
   # ---- warm-up
   def warmup(self, sampled: bool = True, logprobs: bool = True) -> int:

@@ -211,3 +211,25 @@ def test_graceful_shutdown_finishes_accepted_requests(tiny_student):
   assert rc == 0 and not errors and [r.status_code for r in results] == [200] * 6
   with pytest.raises(httpx.TransportError):
     httpx.get(f"{s.root}/health", timeout=5)
+
+
+def test_serves_a_real_t5x_checkpoint_like_t5x_decodes():
+  """The public T5X's own greedy decodes (the shared fixture) come back over HTTP."""
+  import numpy as np
+  from tests.conftest import SHARED
+  fx = SHARED / "fixtures" / "t5x_tiny"
+  exp = np.load(fx / "expected.npz")
+  s = ServerProcess([str(fx / "legacy" / "checkpoint_40"), "--model-config",
+                     str(fx / "config.json"), "--vocabulary", str(fx / "spm.model"), "--port", "0",
+                     "--max-input-length", "32", "--max-decode-length", "12",
+                     "--batch-buckets", "4", "--input-buckets", "32", "--decode-buckets", "12",
+                     "--model-name", "t5x_tiny"])
+  try:
+    r = httpx.post(f"{s.url}/completions", json={
+        "model": "t5x_tiny", "prompt": [str(t) for t in exp["input_texts"]], "temperature": 0,
+        "max_tokens": 12}, timeout=300)
+    assert r.status_code == 200, r.text
+    got = [c["text"] for c in r.json()["choices"]]
+    assert got == [str(t) for t in exp["greedy_decode_texts"]]
+  finally:
+    assert s.stop() == 0
