@@ -233,3 +233,27 @@ def test_serves_a_real_t5x_checkpoint_like_t5x_decodes():
     assert got == [str(t) for t in exp["greedy_decode_texts"]]
   finally:
     assert s.stop() == 0
+
+
+def test_serves_a_hugging_face_directory(tiny_student, tmp_path):
+  """The tiny student saved by transformers' save_pretrained (+ spiece.model) serves the same
+  memorised answers."""
+  import shutil
+  from recsaver_t5x.serve.student import load_student
+  from recsaver_t5x.model import checkpoints
+  st = load_student(tiny_student["model_dir"], vocabulary=tiny_student["spm"])
+  hf_dir = tmp_path / "hf"
+  checkpoints.to_hf_model(st.params, st.config).save_pretrained(str(hf_dir))
+  shutil.copy(tiny_student["spm"], hf_dir / "spiece.model")
+  s = ServerProcess([str(hf_dir), "--port", "0", "--max-input-length", "384",
+                     "--max-decode-length", "32", "--batch-buckets", "8", "--input-buckets", "384",
+                     "--decode-buckets", "32", "--model-name", "hf"])
+  try:
+    exs = tiny_student["examples"]
+    r = httpx.post(f"{s.url}/completions", json={
+        "model": "hf", "prompt": [variants.build_prompt(ex, "reasoning").text for ex in exs],
+        "temperature": 0, "max_tokens": 32}, timeout=300)
+    assert r.status_code == 200, r.text
+    assert [c["text"] for c in r.json()["choices"]] == [_expected_text(ex) for ex in exs]
+  finally:
+    assert s.stop() == 0
