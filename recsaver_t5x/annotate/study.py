@@ -15,7 +15,7 @@ import secrets
 import tempfile
 import threading
 import time
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from recsaver_t5x.annotate.items import Item, rater_order
 from recsaver_t5x.errors import UserFacingError

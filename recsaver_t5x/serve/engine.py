@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import itertools
 import threading
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import jax
 from jax import lax

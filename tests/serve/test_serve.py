@@ -3,7 +3,6 @@ the toolkit's own teacher client and `recsaver zeroshot` against it, dynamic bat
 recompilation, validation errors, 429 on a full queue, loopback binding, graceful shutdown."""
 import asyncio
 import csv
-import json
 import os
 import subprocess
 import sys
