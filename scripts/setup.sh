@@ -26,4 +26,18 @@ fi
 if [ -f scripts/setup_wordnet.sh ]; then
   NLTK_DATA="${NLTK_DATA:-$VENV/nltk_data}" bash scripts/setup_wordnet.sh
 fi
+# Headless Chromium and its WebDriver (Debian packages) for the `recsaver annotate` browser test.
+# Skipped at once when both are on the PATH.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  if command -v apt-get >/dev/null 2>&1 && { [ -z "$SUDO" ] || sudo -n true 2>/dev/null; }; then
+    echo "[setup] installing chromium and chromium-driver (apt)"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver >/dev/null
+  else
+    echo "[setup] warning: chromium/chromedriver missing and apt-get unavailable (annotate browser test will fail)"
+  fi
+fi
 echo "[setup] ready: $VENV"
