@@ -46,6 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   rr.add_argument("--targets", default="reason", choices=("reason", "rating"),
                   help="the student's eval prompt: reasoning or rating-only")
   rr.add_argument("--max-prompt-chars", type=int, help="prompt character budget (as `recsaver tasks`)")
+  rr.add_argument("--max-field-chars", type=int, help="per review/description character budget")
   rr.add_argument("--input-length", type=int, default=768)
   rr.add_argument("--max-decode-length", type=int, default=96)
   rr.add_argument("--batch-size", type=int, default=16)
@@ -96,8 +97,8 @@ def make_rerankers(args, domain: str, split, out_dir: str) -> list:
         raise UserFacingError(f"--reranker {spec}: needs --vocabulary (the run's tasks/spm.model)")
       from recsaver_t5x.rerank.student import StudentReranker
       name = name or os.path.basename(os.path.normpath(model_dir))
-      budget = variants.Budget(max_prompt_chars=args.max_prompt_chars) if args.max_prompt_chars \
-          else variants.Budget()
+      budget = variants.Budget(**{k: v for k, v in (("max_prompt_chars", args.max_prompt_chars),
+                                                    ("max_field_chars", args.max_field_chars)) if v})
       out.append(StudentReranker(model_dir, args.vocabulary, os.path.join(out_dir, f"student_{name}"),
                                  domain, wording=args.wording, targets=args.targets,
                                  input_length=args.input_length, max_decode_length=args.max_decode_length,
