@@ -47,9 +47,11 @@ def plot_ndcg(result: dict, path: str) -> None:
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
   fig, axes = plt.subplots(1, len(PROTOCOLS), figsize=(5.5 * len(PROTOCOLS), 4), sharey=True)
   for ax, proto in zip(axes, PROTOCOLS):
-    for m in result["methods"]:
+    for j, m in enumerate(result["methods"]):
       curve = m["curves"][proto]
-      ax.plot(range(1, len(curve) + 1), curve, marker=".", label=m["name"])
+      # the retriever (first) drawn wide and dashed: a reranker that keeps its order lies on it
+      style = {"linestyle": "--", "linewidth": 3, "alpha": 0.5} if j == 0 else {"marker": "."}
+      ax.plot(range(1, len(curve) + 1), curve, label=m["name"], **style)
     ax.set_title(f"protocol: {proto}")
     ax.set_xlabel("k")
     ax.grid(alpha=0.3)
