@@ -166,3 +166,18 @@ def test_cli_bad_input_is_one_line(amazon_dir, tmp_path, capsys):
   code, io = _run_cli(["--reviews", str(amazon_dir / DM), "--domain", "x", "--out", str(tmp_path),
                        "-N", "400"], capsys)
   assert code == 2 and "-N 400" in io.err
+
+
+def test_cli_on_a_prepared_domain_by_time(amazon_dir, tmp_path, capsys):
+  prepared = tmp_path / "prepared"
+  prepared.mkdir()
+  (prepared / "manifest.json").write_text(json.dumps({
+      "config": {"domain": "digital_music"},
+      "sources": [{"path": str(amazon_dir / DM), "role": "reviews"}]}))
+  out = tmp_path / "o"
+  code, io = _run_cli(["--prepared", str(prepared), "--out", str(out), "--split-by", "time",
+                       "--retriever", "als", "--iterations", "5", "-N", "5"], capsys)
+  assert code == 0, io.err
+  res = json.loads((out / "rerank.json").read_text())
+  assert res["domain"] == "digital_music" and res["split"]["split_by"] == "time"
+  assert res["ks"] == [1, 5] and res["methods"][0]["name"].startswith("retriever: ALS")
