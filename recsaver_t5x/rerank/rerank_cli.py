@@ -1,0 +1,158 @@
+"""`recsaver rerank`: a CF retriever's top-N per user, reranked by rating models, ranking metrics.
+
+    recsaver rerank --prepared runs/demo/prepared/digital_music --out runs/demo/rerank/digital_music \\
+        --retriever bpr -N 20 --reranker user-average --reranker item-average \\
+        --reranker student:reason=runs/demo/train/reason_all --vocabulary runs/demo/tasks/spm.model \\
+        --max-users 20
+
+Reads the raw reviews (those a prepared domain's manifest names, or --reviews/--meta), splits
+leave-last-out, fits the retriever, and writes rerank.md (tables for the "as retrieved" and
+"held-out inserted" protocols, the retriever first), rerank.json and ndcg_at_k.png into --out.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+  src = p.add_argument_group("data")
+  src.add_argument("--prepared", help="a prepared domain (its manifest names the raw review/meta files)")
+  src.add_argument("--reviews", nargs="+", default=[], help="raw review files (instead of --prepared)")
+  src.add_argument("--meta", nargs="+", default=[], help="raw item metadata files")
+  src.add_argument("--domain", help="domain name (default: the prepared domain's)")
+  src.add_argument("--skip-bad-records", action="store_true")
+  p.add_argument("--out", required=True, help="output directory")
+  sp = p.add_argument_group("split")
+  sp.add_argument("--split-by", default="user", choices=("user", "time"),
+                  help="leave-last-out per user, or the first interaction after a time cut-off")
+  sp.add_argument("--min-train", type=int, default=2, help="training interactions a test user needs")
+  sp.add_argument("--time-quantile", type=float, default=0.9, help="cut-off for --split-by time")
+  rt = p.add_argument_group("retriever")
+  rt.add_argument("--retriever", default="bpr", choices=("bpr", "als", "lightgcn"))
+  rt.add_argument("--factors", type=int, default=64)
+  rt.add_argument("--iterations", type=int, default=100)
+  rt.add_argument("--learning-rate", type=float, default=0.05)
+  rt.add_argument("--regularization", type=float, default=0.01)
+  rt.add_argument("--layers", type=int, default=3, help="LightGCN layers")
+  rt.add_argument("--threads", type=int, default=1, help="retriever threads (1 = deterministic)")
+  rt.add_argument("-N", "--candidates", type=int, default=20, dest="n", help="candidates per user")
+  rr = p.add_argument_group("rerankers")
+  rr.add_argument("--reranker", action="append", default=[], metavar="SPEC",
+                  help="user-average | item-average | student:[NAME=]MODEL_DIR | "
+                       "python:MODULE:FUNCTION (a factory taking a RerankContext); repeatable")
+  rr.add_argument("--vocabulary", help="the students' SentencePiece model (a run's tasks/spm.model)")
+  rr.add_argument("--wording", help="prompt wording preset (default: the domain's)")
+  rr.add_argument("--targets", default="reason", choices=("reason", "rating"),
+                  help="the student's eval prompt: reasoning or rating-only")
+  rr.add_argument("--max-prompt-chars", type=int, help="prompt character budget (as `recsaver tasks`)")
+  rr.add_argument("--max-field-chars", type=int, help="per review/description character budget")
+  rr.add_argument("--input-length", type=int, default=768)
+  rr.add_argument("--max-decode-length", type=int, default=96)
+  rr.add_argument("--batch-size", type=int, default=16)
+  ev = p.add_argument_group("evaluation")
+  ev.add_argument("--max-users", type=int, help="evaluate a seeded sample of test users")
+  ev.add_argument("--max-history", type=int, default=10, help="training reviews in a prompt")
+  ev.add_argument("--ks", default="1,5,10", help="cut-offs (N is always added)")
+  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--no-progress", action="store_true")
+
+
+def _sources(args) -> tuple[str, list[str], list[str]]:
+  from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  if args.prepared:
+    if args.reviews:
+      raise UserFacingError("give --prepared or --reviews, not both")
+    m = data_io.read_manifest(args.prepared)
+    reviews = [s["path"] for s in m["sources"] if s["role"] == "reviews"]
+    meta = [s["path"] for s in m["sources"] if s["role"] == "meta"]
+    return args.domain or m["config"]["domain"], reviews, meta
+  if not args.reviews:
+    raise UserFacingError("give --prepared DIR or --reviews FILES")
+  if not args.domain:
+    raise UserFacingError("--domain is required with --reviews")
+  return args.domain, args.reviews, args.meta
+
+
+def make_rerankers(args, domain: str, split, out_dir: str) -> list:
+  """The rerankers named by --reranker, in order."""
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError
+  from recsaver_t5x.prompting import variants
+  from recsaver_t5x.rerank import rerankers as rr
+  out = []
+  for spec in args.reranker:
+    kind, _, rest = spec.partition(":")
+    if kind == "user-average":
+      out.append(rr.UserAverage())
+    elif kind == "item-average":
+      d, m = split.data, split.train_mask
+      out.append(rr.ItemAverage.from_training(d.item_ids[d.item[m]], d.rating[m]))
+    elif kind == "student":
+      name, _, model_dir = rest.rpartition("=")
+      if not model_dir:
+        raise UserFacingError(f"--reranker {spec}: expected student:[NAME=]MODEL_DIR")
+      if not args.vocabulary:
+        raise UserFacingError(f"--reranker {spec}: needs --vocabulary (the run's tasks/spm.model)")
+      from recsaver_t5x.rerank.student import StudentReranker
+      name = name or os.path.basename(os.path.normpath(model_dir))
+      budget = variants.Budget(**{k: v for k, v in (("max_prompt_chars", args.max_prompt_chars),
+                                                    ("max_field_chars", args.max_field_chars)) if v})
+      out.append(StudentReranker(model_dir, args.vocabulary, os.path.join(out_dir, f"student_{name}"),
+                                 domain, wording=args.wording, targets=args.targets,
+                                 input_length=args.input_length, max_decode_length=args.max_decode_length,
+                                 batch_size=args.batch_size, budget=budget, name=f"student {name}",
+                                 progress=not args.no_progress))
+    elif kind == "python":
+      out.append(rr.load_plugin(rest, rr.RerankContext(domain, os.path.join(out_dir, "plugin"),
+                                                       options=vars(args))))
+    else:
+      raise UserFacingError(f"--reranker {spec}: unknown kind '{kind}' "
+                            "(user-average, item-average, student:..., python:...)")
+  return out
+
+
+def main(args: argparse.Namespace) -> int:
+  # pylint: disable=import-outside-toplevel
+  import dataclasses
+  import time
+  from recsaver_t5x.errors import UserFacingError
+  from recsaver_t5x.rerank import evaluate, interactions, report, retriever, split as split_lib
+  t0 = time.time()
+  if args.n < 1:
+    raise UserFacingError(f"-N must be >= 1, got {args.n}")
+  if args.max_users is not None and args.max_users < 1:
+    raise UserFacingError(f"--max-users must be >= 1, got {args.max_users}")
+  try:
+    ks = tuple(int(k) for k in args.ks.split(",") if k.strip())
+  except ValueError:
+    raise UserFacingError(f"--ks {args.ks!r}: expected comma-separated integers") from None
+  if not ks or min(ks) < 1:
+    raise UserFacingError(f"--ks {args.ks!r}: cut-offs must be >= 1")
+  domain, reviews, meta = _sources(args)
+  progress = not args.no_progress
+  data = interactions.read_interactions(reviews, keep_text=bool(args.reranker),
+                                        skip_bad=args.skip_bad_records, progress=progress)
+  split = split_lib.leave_last_out(data, args.split_by, args.min_train, args.time_quantile)
+  items = interactions.read_items(meta, set(data.item_ids), args.skip_bad_records) if meta else {}
+  cfg = retriever.RetrieverConfig(kind=args.retriever, factors=args.factors, iterations=args.iterations,
+                                  learning_rate=args.learning_rate, regularization=args.regularization,
+                                  layers=args.layers, seed=args.seed, threads=args.threads)
+  ret = retriever.make_retriever(cfg)
+  t_fit = time.time()
+  ret.fit(split.train)
+  fit_s = time.time() - t_fit
+  rerankers = make_rerankers(args, domain, split, args.out)
+  result = evaluate.evaluate(split, ret, rerankers, items,
+                             evaluate.EvalConfig(n=args.n, ks=ks, max_users=args.max_users,
+                                                 max_history=args.max_history, seed=args.seed),
+                             progress=progress)
+  result.update(domain=domain, sources={"reviews": reviews, "meta": meta},
+                retriever={"config": dataclasses.asdict(cfg),
+                           "fit_seconds": round(fit_s, 3)},
+                seconds=round(time.time() - t0, 2))
+  paths = report.write(result, args.out)
+  print(report.markdown(result))
+  print(f"wrote {paths['md']}, {paths['json']}, {paths['png']} in {result['seconds']:.1f} s")
+  return 0
