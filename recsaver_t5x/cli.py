@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
     "preferences": ("recsaver_t5x.exp3rt.preferences_cli", "EXP3RT: select profile reviews and extract their [Like]/[Dislike] preferences"),
     "profiles": ("recsaver_t5x.exp3rt.profiles_cli", "EXP3RT: user and item profiles from the extracted preferences"),
+    "exp3rt-rationales": ("recsaver_t5x.exp3rt.rationales_cli", "EXP3RT: rating-conditioned rationales, leakage filter and self-verification"),
     "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
     "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
     "report": ("recsaver_t5x.report.report_cli", "report (tables, plots, examples) of one or several run dirs"),
