@@ -35,7 +35,8 @@ def extraction_jobs(corpus: Corpus, review_ids: Sequence[str], model: str,
 
 
 def collect(corpus: Corpus, store: SampleStore, review_ids: Sequence[str], model: str,
-            cfg: teacher_jobs.CallConfig) -> list[dict]:
+            cfg: teacher_jobs.CallConfig, wording: DomainWording,
+            budget: prompts.PromptBudget) -> list[dict]:
   """One record per review with a stored answer: canonical preferences and whether they parsed."""
   out = []
   for rid in review_ids:
@@ -47,5 +48,6 @@ def collect(corpus: Corpus, store: SampleStore, review_ids: Sequence[str], model
     out.append({"review_id": rid, "user_id": review.user_id, "asin": review.asin,
                 "rating": review.rating, "timestamp": review.timestamp,
                 "helpful": review.helpful, "preferences": prefs.render(),
-                "parsed": prefs.parsed, "raw": sample.text})
+                "parsed": prefs.parsed, "raw": sample.text,
+                "prompt": extraction_prompt(corpus, rid, wording, budget)})
   return out

@@ -72,7 +72,8 @@ def main(args: argparse.Namespace) -> int:
   for split in args.splits.split(","):
     examples += stratified_head(data_io.read_split(args.prepared, split.strip()), args.limit)
   domain = examples[0].domain if examples else os.path.basename(args.prepared.rstrip("/"))
-  sels = selection.select(corpus, examples, sel_cfg)
+  held_out = {(e.user_id, e.target.asin, e.timestamp) for e in data_io.read_split(args.prepared, "test")}
+  sels = selection.select(corpus, examples, sel_cfg, held_out)
   review_ids = preferences.needed_reviews(sels)
   call = CallConfig(args.temperature, args.max_tokens, args.seed)
   budget = prompts.PromptBudget(review_chars=args.review_chars)
@@ -81,7 +82,8 @@ def main(args: argparse.Namespace) -> int:
       teacher_from_args(args, log_dir=os.path.dirname(os.path.abspath(args.store))) as config:
     jobs = preferences.extraction_jobs(corpus, review_ids, config.model, call, wording, budget)
     stats = sample_jobs(config, store, jobs, desc="preferences", progress=not args.no_progress)
-    records = preferences.collect(corpus, store, review_ids, config.model, call)
+    records = preferences.collect(corpus, store, review_ids, config.model, call, wording,
+                                  budget)
   workdir.write_config(args.out, {
       "prepared": os.path.abspath(args.prepared), "domain": domain, "teacher_model": config.model,
       "selection": dataclasses.asdict(sel_cfg),

@@ -7,12 +7,12 @@ review itself and anything written at or after its time never enter a profile.
 Item-review criteria (EXP3RT): `helpful` takes the `item_cap` reviews with the most helpful votes
 (ties: the most recent); `similar` takes a pool of the `item_pool` most recent candidates, and,
 once the user profile exists, keeps the `item_cap` whose extracted preferences are most similar to
-it (embedding cosine, `embed.Embedder`). User reviews: the `user_cap` most recent.
+it (embedding cosine, `embed.embed`). User reviews: the `user_cap` most recent.
 """
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import UserFacingError
@@ -64,21 +64,30 @@ def user_reviews(corpus: Corpus, example: Example, cfg: SelectionConfig) -> tupl
   return corpus.user_before(example.user_id, example.timestamp)[-cfg.user_cap:]
 
 
-def item_candidates(corpus: Corpus, example: Example, cfg: SelectionConfig) -> tuple[Review, ...]:
-  before = corpus.item_before(example.target.asin, example.timestamp, example.user_id)
+def item_candidates(corpus: Corpus, example: Example, cfg: SelectionConfig,
+                    held_out: Collection[tuple] = ()) -> tuple[Review, ...]:
+  before = tuple(r for r in corpus.item_before(example.target.asin, example.timestamp, example.user_id)
+                 if (r.user_id, r.asin, r.timestamp) not in held_out)
   if cfg.criterion == "helpful":
     ranked = sorted(before, key=lambda r: (r.helpful, r.timestamp), reverse=True)
     return tuple(ranked[:cfg.item_cap])
   return before[-cfg.item_pool:]
 
 
-def select(corpus: Corpus, examples: Sequence[Example], cfg: SelectionConfig) -> list[Selection]:
-  """One Selection per example (pure function of the corpus, examples and caps)."""
+def select(corpus: Corpus, examples: Sequence[Example], cfg: SelectionConfig,
+           held_out: Collection[tuple] = ()) -> list[Selection]:
+  """One Selection per example (pure function of the corpus, examples and caps).
+
+  `held_out`: (user, asin, timestamp) of the test targets; no TRAINING example's profile may use
+  them (splits are user-disjoint, but an item profile reads other users' reviews), so no test
+  review's text or rating reaches any training target.
+  """
   out = []
   for ex in examples:
+    banned = held_out if ex.split != "test" else ()
     out.append(Selection(ex.example_id, ex.split, ex.user_id, ex.target.asin, ex.timestamp,
                          ex.rating, tuple(r.review_id for r in user_reviews(corpus, ex, cfg)),
-                         tuple(r.review_id for r in item_candidates(corpus, ex, cfg))))
+                         tuple(r.review_id for r in item_candidates(corpus, ex, cfg, banned))))
   return out
 
 
