@@ -8,7 +8,8 @@ the file named by the environment variable RECSAVER_TASKS_CONFIG (nothing happen
      "ms": [1, 3, 5], "filters": ["all", "exact", "binary", "oneoff"],   # optional
      "domains": [{"name": "beauty", "prepared_dir": "...", "samples_store": "...",
                   "wording": "beauty", "teacher_model": null, "temperature": null,
-                  "references": "..."}],                # optional: verified references
+                  "references": "...",                  # optional: verified references
+                  "exp3rt": "..."}],                    # optional: EXP3RT directory
      "reasoning_metrics": {"metrics": ["bleu", "rouge1_f1"], "bertscore_model": "auto"},
      "mixtures": true,
      "cache_dirs": ["gs://bucket/cache"]}         # optional: seqio offline caches (launch/)
@@ -27,7 +28,7 @@ from seqio_tasks import naming, registry
 
 ENV_VAR = "RECSAVER_TASKS_CONFIG"
 _DOMAIN_KEYS = {"name", "prepared_dir", "samples_store", "wording", "teacher_model",
-                "temperature", "references"}
+                "temperature", "references", "exp3rt"}
 
 
 def _path(base: str, p):
@@ -75,7 +76,8 @@ def register(path: str) -> list[str]:
         d["name"], _path(base, d["prepared_dir"]), _path(base, d.get("samples_store")), vocab,
         wording=d.get("wording"), budget=budget, ms=ms, filter_names=filter_names,
         teacher_model=d.get("teacher_model"), temperature=d.get("temperature"),
-        references=refs, reasoning_scorer=scorer if refs is not None else None)
+        references=refs, reasoning_scorer=scorer if refs is not None else None,
+        exp3rt_dir=_path(base, d.get("exp3rt")))
   if cfg.get("mixtures", True):
     names += registry.add_mixtures([d["name"] for d in cfg["domains"]], ms=ms,
                                    filter_names=filter_names)

@@ -143,10 +143,11 @@ def _preprocessors() -> list:
 # ---------------------------------------------------------------- registration
 
 def _add_task(name: str, source: seqio.DataSource, features: Mapping[str, seqio.Feature],
-              metric_fns: Sequence[Callable] = ()) -> str:
+              metric_fns: Sequence[Callable] = (),
+              postprocess_fn: Callable = metrics.postprocess) -> str:
   seqio.TaskRegistry.remove(name)
   seqio.TaskRegistry.add(name, source=source, output_features=features,
-                         preprocessors=_preprocessors(), postprocess_fn=metrics.postprocess,
+                         preprocessors=_preprocessors(), postprocess_fn=postprocess_fn,
                          metric_fns=list(metric_fns), shuffle_buffer_size=SHUFFLE_BUFFER)
   return name
 
@@ -160,7 +161,8 @@ def add_domain(name: str, prepared_dir: str,
                filter_names: Sequence[str] = naming.FILTER_NAMES,
                teacher_model: Optional[str] = None, temperature: Optional[float] = None,
                references: Optional[Mapping[str, Sequence[str]]] = None,
-               reasoning_scorer: Optional[metrics.ReasoningScorer] = None) -> list[str]:
+               reasoning_scorer: Optional[metrics.ReasoningScorer] = None,
+               exp3rt_dir: Optional[str] = None) -> list[str]:
   """Registers every task of one domain; returns their names (see `seqio_tasks.naming`).
 
   Args:
@@ -179,6 +181,8 @@ def add_domain(name: str, prepared_dir: str,
     references, reasoning_scorer: verified references by example id and a scorer
       `(candidates, references) -> {metric: value}`; when both are given, the reasoning eval
       task also reports reasoning metrics.
+    exp3rt_dir: the domain's EXP3RT directory (`recsaver preferences`, `profiles`,
+      `exp3rt-rationales`); registers its three task families and mixture (`seqio_tasks.exp3rt`).
   """
   naming.check_domain(name)
   if not os.path.isdir(prepared_dir):
@@ -234,6 +238,9 @@ def add_domain(name: str, prepared_dir: str,
       reason_eval_fns))
   names.append(_add_task(naming.eval_task_name(name, "rating"),
                          _source(rating_rows, eval_splits), features, eval_fns))
+  if exp3rt_dir is not None:
+    from seqio_tasks import exp3rt  # pylint: disable=import-outside-toplevel
+    names += exp3rt.add_tasks(name, exp3rt_dir, _add_task, _source, features)
   return names
 
 
@@ -281,4 +288,5 @@ def add_mixtures(domains: Optional[Sequence[str]] = None, ms: Sequence[int] = DE
     # Eval mixtures: every domain weighted equally; evaluation iterates each task anyway.
     add(naming.mixture_name(targets, eval_=True),
         [naming.eval_task_name(d, targets) for d in domains], 1.0)
-  return names
+  from seqio_tasks import exp3rt  # pylint: disable=import-outside-toplevel
+  return names + exp3rt.add_mixture(domains)

@@ -23,9 +23,10 @@ from tqdm.auto import tqdm
 
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data import readers
-from recsaver_t5x.data.records import RATINGS, Example, HistoryEntry, Item
+from recsaver_t5x.data.records import Example, HistoryEntry, Item
 from recsaver_t5x.data.sampling import balanced_split
 from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.scale import RatingScale
 
 _SCHEMA = pa.schema([("user", pa.string()), ("asin", pa.string()), ("rating", pa.int8()),
                      ("ts", pa.int64()), ("review", pa.string()), ("summary", pa.string()),
@@ -49,6 +50,11 @@ class PrepareConfig:
   max_examples_per_user: Optional[int] = None
   memory_limit: str = "2GB"
   batch_rows: int = 200_000
+  rating_scale: tuple[int, int, int] = (1, 5, 3)  # (low, high, positive_above): scale.RatingScale
+
+  @property
+  def scale(self) -> RatingScale:
+    return RatingScale(*self.rating_scale)
 
 
 def file_sha256(path: str) -> str:
@@ -71,7 +77,7 @@ def _ingest(cfg: PrepareConfig, parquet_path: str, skips: readers.SkipCounter) -
         for v in cols.values():
           v.clear()
     for src, path in enumerate(cfg.reviews):
-      bar = tqdm(readers.iter_reviews(path, skips), desc=f"read {os.path.basename(path)}",
+      bar = tqdm(readers.iter_reviews(path, skips, cfg.scale), desc=f"read {os.path.basename(path)}",
                  unit=" reviews", unit_scale=True, mininterval=1.0)
       for r in bar:
         cols["user"].append(r.user_id); cols["asin"].append(r.asin); cols["rating"].append(r.rating)
@@ -148,9 +154,9 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   users = cand.column("user").to_numpy(zero_copy_only=False)
   pos = cand.column("pos").to_numpy()
   labels = cand.column("rating").to_numpy().astype(np.int64)
-  eligible = {int(r): int(np.sum(labels == r)) for r in RATINGS}
+  eligible = {int(r): int(np.sum(labels == r)) for r in cfg.scale.values}
   selection = balanced_split(users, labels, cfg.train_per_label, cfg.test_per_label, cfg.seed,
-                             cfg.mode, cfg.max_examples_per_user)
+                             cfg.mode, cfg.max_examples_per_user, cfg.scale.values)
   splits = {"train": selection.train, "test": selection.test}
   all_idx = np.concatenate([selection.train, selection.test])
   groups = _histories(con, [str(u) for u in users[all_idx]], [int(p) for p in pos[all_idx]])
@@ -176,11 +182,12 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
     examples.sort(key=lambda e: e.example_id)
     data_io.write_examples(os.path.join(out_dir, f"{split}.jsonl"), examples)
     counts[split] = {"examples": len(examples), "users": len({e.user_id for e in examples}),
-                     "per_label": {str(r): sum(e.rating == r for e in examples) for r in RATINGS}}
+                     "per_label": {str(r): sum(e.rating == r for e in examples) for r in cfg.scale.values}}
   missing_fields = {f: sum(f in item(a).missing_fields() for a in asins)
                     for f in ("title", "brand", "categories", "description", "price")}
   manifest = {
       "format": "recsaver-t5x prepared examples v1",
+      "rating_scale": cfg.scale.to_dict(),
       "config": dataclasses.asdict(cfg),
       "sources": [{"path": os.path.abspath(p), "role": role, "bytes": os.path.getsize(p),
                    "sha256": file_sha256(p)}
@@ -200,12 +207,17 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   return manifest
 
 
+def _scale_text(manifest: dict) -> str:
+  s = RatingScale.from_dict(manifest.get("rating_scale"))
+  return f"{s.low}..{s.high}"
+
+
 def summarize(manifest: dict) -> list[str]:
   """Human-readable lines about a finished prepare."""
   c = manifest["counts"]
   lines = [f"read {manifest['reviews_read']:,} reviews, dropped {manifest['duplicates_dropped']:,} exact "
            f"duplicates, skipped {manifest['skipped_records']:,} bad records",
-           "eligible per rating 1..5: " + " / ".join(str(v) for v in manifest["eligible_per_label"].values()),
+           f"eligible per rating {_scale_text(manifest)}: " + " / ".join(str(v) for v in manifest["eligible_per_label"].values()),
            f"train {c['train']['examples']} examples ({c['train']['users']} users), per rating: "
            + " / ".join(str(v) for v in c["train"]["per_label"].values()),
            f"test  {c['test']['examples']} examples ({c['test']['users']} users), per rating: "

@@ -14,6 +14,19 @@ def infer_domain(path: str) -> str:
   return name.lower()
 
 
+def _scale(spec: str) -> tuple[int, int, int]:
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.scale import RatingScale  # pylint: disable=import-outside-toplevel
+  m = re.fullmatch(r"(\d+)\.\.(\d+):(\d+)", spec.strip())
+  if not m:
+    raise UserFacingError(f"--scale {spec!r}: expected LOW..HIGH:POSITIVE_ABOVE, e.g. 1..10:6")
+  try:
+    s = RatingScale(*(int(x) for x in m.groups()))
+  except ValueError as e:
+    raise UserFacingError(f"--scale {spec!r}: {e}") from None
+  return (s.low, s.high, s.positive_above)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--reviews", nargs="+", required=True, help="review files (2014 or 2018 JSON lines, .gz or plain)")
   p.add_argument("--meta", nargs="*", default=[], help="item metadata files (2018 JSON or 2014 Python-literal lines)")
@@ -29,6 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--max-examples-per-user", type=int, default=None)
   p.add_argument("--skip-bad-records", action="store_true", help="count and skip invalid records instead of failing")
   p.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit before spilling to disk")
+  p.add_argument("--scale", default="1..5:3", metavar="LOW..HIGH:POSITIVE_ABOVE",
+                 help="the domain's rating scale (default 1..5:3; e.g. 1..10:6), kept in the manifest")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -38,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
       train_per_label=args.train_per_label, test_per_label=args.test_per_label,
       min_history=args.min_history, max_history=args.max_history, seed=args.seed, mode=args.mode,
       skip_bad_records=args.skip_bad_records, max_examples_per_user=args.max_examples_per_user,
-      memory_limit=args.memory_limit)
+      memory_limit=args.memory_limit, rating_scale=_scale(args.scale))
   manifest = prepare.prepare(cfg, args.out)
   print(f"[{cfg.domain}] prepared -> {args.out}")
   for line in prepare.summarize(manifest):

@@ -21,6 +21,7 @@ import orjson
 
 from recsaver_t5x.data.records import Item
 from recsaver_t5x.errors import InputError
+from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -109,7 +110,7 @@ def _text(v: Any) -> Optional[str]:
   return s if s.strip() else None
 
 
-def parse_review(obj: dict, path: str, lineno: int) -> RawReview:
+def parse_review(obj: dict, path: str, lineno: int, scale: RatingScale = DEFAULT_SCALE) -> RawReview:
   """Validates one review record (2014 and 2018 layouts share these fields)."""
   for key in ("reviewerID", "asin"):
     v = obj.get(key)
@@ -125,8 +126,9 @@ def parse_review(obj: dict, path: str, lineno: int) -> RawReview:
       raise InputError(path, f"not a number: {obj['overall']!r}", line=lineno, field="overall") from None
   if isinstance(overall, bool) or not isinstance(overall, (int, float)) or not math.isfinite(overall):
     raise InputError(path, f"not a number: {obj['overall']!r}", line=lineno, field="overall")
-  if overall not in (1, 2, 3, 4, 5):
-    raise InputError(path, f"rating {overall!r} outside 1..5", line=lineno, field="overall")
+  if overall not in scale.values:
+    raise InputError(path, f"rating {overall!r} outside {scale.low}..{scale.high}", line=lineno,
+                     field="overall")
   ts = obj.get("unixReviewTime")
   if isinstance(ts, str) and ts.isdigit():
     ts = int(ts)
@@ -136,11 +138,12 @@ def parse_review(obj: dict, path: str, lineno: int) -> RawReview:
                    _text(obj.get("summary")), lineno)
 
 
-def iter_reviews(path: str, skips: SkipCounter) -> Iterator[RawReview]:
+def iter_reviews(path: str, skips: SkipCounter,
+                 scale: RatingScale = DEFAULT_SCALE) -> Iterator[RawReview]:
   """Yields validated reviews of one file; bad records raise or are counted in `skips`."""
   for lineno, line in iter_lines(path):
     try:
-      yield parse_review(_loads(path, lineno, line, allow_literal=False), path, lineno)
+      yield parse_review(_loads(path, lineno, line, allow_literal=False), path, lineno, scale)
     except InputError as e:
       skips.bad(e)
 

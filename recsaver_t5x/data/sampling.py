@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -18,13 +18,14 @@ class Selection:
   requested: dict  # split -> per-label count asked for
   shortfalls: dict  # "train"/"test" -> {label: missing count}; empty when balanced
 
-  def counts(self, labels: np.ndarray) -> dict:
-    return {split: {int(r): int(np.sum(labels[idx] == r)) for r in RATINGS}
+  def counts(self, labels: np.ndarray, ratings: Sequence[int] = RATINGS) -> dict:
+    return {split: {int(r): int(np.sum(labels[idx] == r)) for r in ratings}
             for split, idx in (("train", self.train), ("test", self.test))}
 
 
 def balanced_split(users: np.ndarray, labels: np.ndarray, n_train: int, n_test: int, seed: int,
-                   mode: str = "strict", max_per_user: Optional[int] = None) -> Selection:
+                   mode: str = "strict", max_per_user: Optional[int] = None,
+                   ratings: Sequence[int] = RATINGS) -> Selection:
   """Selects up to n_train/n_test examples per rating with no user in both splits.
 
   Test examples are drawn first, rarest label first, so the scarce labels reach the test set;
@@ -37,9 +38,9 @@ def balanced_split(users: np.ndarray, labels: np.ndarray, n_train: int, n_test: 
   users, labels = np.asarray(users), np.asarray(labels)
   rng = np.random.default_rng(seed)
   perm = rng.permutation(len(labels))
-  by_label = {int(r): perm[labels[perm] == r] for r in RATINGS}
+  by_label = {int(r): perm[labels[perm] == r] for r in ratings}
   avail = {r: len(ix) for r, ix in by_label.items()}
-  order = sorted(RATINGS, key=lambda r: (avail[r], r))
+  order = sorted(ratings, key=lambda r: (avail[r], r))
   owner: dict = {}  # user -> split
   taken: dict = {"train": {}, "test": {}}
 
@@ -69,13 +70,13 @@ def balanced_split(users: np.ndarray, labels: np.ndarray, n_train: int, n_test: 
     train += take("train", n_train, np.array([i for i in by_label[r] if i not in chosen], dtype=int))
   requested = {"train": n_train, "test": n_test}
   sel = Selection(np.array(sorted(train), dtype=int), np.array(sorted(test), dtype=int), requested, {})
-  counts = sel.counts(labels)
+  counts = sel.counts(labels, ratings)
   short = {s: {r: requested[s] - c for r, c in counts[s].items() if c < requested[s]}
            for s in requested}
   short = {s: v for s, v in short.items() if v}
   if short and mode == "strict":
     parts = []
-    for r in RATINGS:
+    for r in ratings:
       bits = [f"{s} {counts[s][r]}/{requested[s]} (short {short[s][r]})"
               for s in requested if r in short.get(s, {})]
       if bits:

@@ -98,14 +98,20 @@ class SynthConfig:
     if not 0 < self.reviews_decay <= 1:
       raise UserFacingError(f"reviews decay must be in (0, 1], got {self.reviews_decay}")
     skew = np.asarray(self.rating_skew, dtype=float)
-    if skew.shape != (5,) or (skew <= 0).any() or abs(skew.sum() - 1) > 1e-6:
-      raise UserFacingError(f"rating skew needs 5 positive shares summing to 1, got {self.rating_skew}")
+    if not 2 <= skew.size <= 10 or skew.ndim != 1 or (skew <= 0).any() or abs(skew.sum() - 1) > 1e-6:
+      raise UserFacingError("rating skew needs 2..10 positive shares summing to 1 (ratings 1..n), "
+                            f"got {self.rating_skew}")
     if not 0 <= self.duplicate_rate < 1:
       raise UserFacingError(f"duplicate rate must be in [0, 1), got {self.duplicate_rate}")
     if not 0 <= self.gzip_level <= 9:
       raise UserFacingError(f"gzip level must be 0..9, got {self.gzip_level}")
     if self.noise < 0 or self.popularity_exponent < 0:
       raise UserFacingError("noise and popularity exponent must be >= 0")
+
+  @property
+  def n_ratings(self) -> int:
+    """Ratings are 1..n_ratings (5 by default; e.g. 10 for an IMDB-like scale)."""
+    return len(self.rating_skew)
 
   @property
   def reviews_file(self) -> str:
@@ -321,7 +327,10 @@ def review_block(cfg: SynthConfig, theme: synth_vocab.Theme, items: ItemTable,
   reviewer_name = [f"synthetic-user-{uid0 + u}" for u in range(nb)]
   cols = [x.tolist() for x in (order, owner, iid, rating, day, sent[0], sent[1], opener, closer,
                                 summary, has_text, has_summary, vote, verified, style, dup)]
-  stars = [None, 1.0, 2.0, 3.0, 4.0, 5.0]
+  n_r = cfg.n_ratings
+  stars = [None] + [float(k) for k in range(1, n_r + 1)]
+  # Review phrases exist per 5-star sentiment; other scales use the nearest of the five.
+  bank = [None] + [int(round((k - 1) * 4 / (n_r - 1))) for k in range(1, n_r + 1)]
   style_key, style_values = theme.style_key, theme.style_values
   lines = []
   dumps, opt = orjson.dumps, orjson.OPT_APPEND_NEWLINE
@@ -341,17 +350,17 @@ def review_block(cfg: SynthConfig, theme: synth_vocab.Theme, items: ItemTable,
       d["style"] = {style_key: style_values[style_l[j]]}
     d["reviewerName"] = reviewer_name[u]
     if ht_l[j]:
-      d["reviewText"] = (text.opener[r - 1][op_l[j]] + text.sentence[s0_l[j]]
-                         + text.sentence[s1_l[j]] + text.closer[r - 1][cl_l[j]])
+      d["reviewText"] = (text.opener[bank[r]][op_l[j]] + text.sentence[s0_l[j]]
+                         + text.sentence[s1_l[j]] + text.closer[bank[r]][cl_l[j]])
     if hs_l[j]:
-      d["summary"] = text.summary[r - 1][su_l[j]]
+      d["summary"] = text.summary[bank[r]][su_l[j]]
     d["unixReviewTime"] = (day0 + day_l[j]) * 86400
     d["synthetic"] = True
     line = dumps(d, option=opt)
     lines.append(line)
     if dup_l[j]:
       lines.append(line)
-  return b"".join(lines), np.bincount(rating, minlength=6)[1:], len(lines)
+  return b"".join(lines), np.bincount(rating, minlength=n_r + 1)[1:], len(lines)
 
 
 def _brand_name(b: int) -> str:
@@ -549,7 +558,7 @@ def write_category(cfg: SynthConfig, out_dir: str, *, progress: bool = True,
 
   n_reviews = total_reviews(cfg)
   text, times = _Text(theme), _review_time_table()
-  rating_counts = np.zeros(5, dtype=np.int64)
+  rating_counts = np.zeros(cfg.n_ratings, dtype=np.int64)
   n_lines = 0
   rev_path = os.path.join(out_dir, cfg.reviews_file)
   sink = _GzipSink(rev_path + ".partial", cfg.gzip_level)

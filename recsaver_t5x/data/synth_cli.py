@@ -51,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--reviews-decay", type=float, default=0.7,
                       help="P(min + k reviews) ~ decay**k; 1 = uniform (default 0.7)")
   parser.add_argument("--seed", type=int, default=0)
-  parser.add_argument("--rating-skew", type=skew, default=None, metavar="P1,...,P5",
-                      help="target share of 1..5 stars (default 0.08,0.05,0.09,0.20,0.58)")
+  parser.add_argument("--rating-skew", type=skew, default=None, metavar="P1,...,Pn",
+                      help="target share of 1..n stars, n = 2..10 (default 0.08,0.05,0.09,0.20,0.58; "
+                           "10 shares give an IMDB-like 1..10 scale)")
   parser.add_argument("--noise", type=float, default=0.5, help="rating noise s.d. (score units)")
   parser.add_argument("--duplicate-rate", type=float, default=0.0,
                       help="share of reviews written twice, as the 2018 files repeat variants")
@@ -76,11 +77,11 @@ def main(args: argparse.Namespace) -> int:
     raise UserFacingError(f"{args.out}: cannot write ({e.strerror or e})") from None
   n = summary.n_reviews
   stars = " / ".join(f"{summary.rating_counts[str(r)]:,} ({summary.rating_counts[str(r)] / n:.1%})"
-                     for r in range(1, 6))
+                     for r in range(1, len(summary.rating_counts) + 1))
   verb = "up to date (same parameters), not regenerated:" if summary.reused else "wrote"
   print(f"{verb} {n:,} synthetic reviews ({summary.n_lines:,} lines) by {summary.n_users:,} users "
         f"on {summary.n_items:,} items in {args.out}")
-  print(f"stars 1..5: {stars}")
+  print(f"stars 1..{len(summary.rating_counts)}: {stars}")
   if not summary.reused:
     print(f"{summary.seconds:.1f} s, {n / max(summary.seconds, 1e-9):,.0f} reviews/s")
   return 0

@@ -29,7 +29,8 @@ _ABBREVIATIONS = frozenset({
 _BOUNDARY = re.compile(r"[.!?]+[\"'\u201d\u2019)\]*]*(?=\s)|\n")
 _LAST_WORD = re.compile(r"([A-Za-z](?:\.[A-Za-z])*\.?|\w+)\.?$")
 
-_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+                 8: "eight", 9: "nine", 10: "ten"}  # up to ten: EXP3RT's 1..10 scales
 _RATING_VERB = (r"(?:rat(?:e|es|ed|ing|ings)|gave|give|gives|giving|given|assign(?:s|ed|ing)?|"
                 r"award(?:s|ed|ing)?|predict(?:s|ed|ing|ion)?)")
 _FIXED_RULES: tuple[tuple[str, re.Pattern], ...] = (
@@ -42,7 +43,9 @@ _FIXED_RULES: tuple[tuple[str, re.Pattern], ...] = (
 
 def _number(rating: int) -> str:
   """The true rating as a number: '5', '5.0', 'five' (not part of 15, 4.5, $5 or 5.5)."""
-  return rf"(?:(?<![\w.$]){rating}(?:\.0+)?(?![\w]|\.\d)|\b{_NUMBER_WORDS[rating]}\b)"
+  digits = rf"(?<![\w.$]){rating}(?:\.0+)?(?![\w]|\.\d)"
+  word = _NUMBER_WORDS.get(rating)
+  return rf"(?:{digits}|\b{word}\b)" if word else digits
 
 
 def _rating_rules(rating: int) -> tuple[tuple[str, re.Pattern], ...]:
@@ -51,7 +54,7 @@ def _rating_rules(rating: int) -> tuple[tuple[str, re.Pattern], ...]:
   flags = re.IGNORECASE
   return (
       (why, re.compile(rf"^[\W_]*{n}[\W_]*$", flags)),  # the rating alone: "5", "**5**", "5."
-      (why, re.compile(rf"{n}\s*(?:/|out\s+of)\s*(?:5|five)\b", flags)),
+      (why, re.compile(rf"{n}\s*(?:/|out\s+of)\s*(?:5|five|10|ten)\b", flags)),
       # "rated it 5", "gave this product a five", "rating is 5", "Rating: 5", "predicted 5".
       (why, re.compile(rf"\b{_RATING_VERB}\b[^\w.!?]*(?:\w+[^\w.!?]+){{0,4}}?{n}", flags)),
       # "a 5 rating", "5-point", "a solid 5 as the rating".
