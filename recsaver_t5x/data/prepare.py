@@ -25,6 +25,7 @@ from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data import readers
 from recsaver_t5x.data.records import RATINGS, Example, HistoryEntry, Item
 from recsaver_t5x.data.sampling import balanced_split
+from recsaver_t5x import paths
 from recsaver_t5x.errors import UserFacingError
 
 _SCHEMA = pa.schema([("user", pa.string()), ("asin", pa.string()), ("rating", pa.int8()),
@@ -126,11 +127,13 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   import duckdb  # pylint: disable=import-outside-toplevel
   if not cfg.reviews:
     raise UserFacingError("no review files given")
-  for path in (*cfg.reviews, *cfg.meta):
-    if not os.path.isfile(path):
-      raise UserFacingError(f"{path}: no such file")
+  for path in cfg.reviews:
+    paths.require_file(path, "review file")
+  for path in cfg.meta:
+    paths.require_file(path, "metadata file")
+  paths.distinct_outputs([out_dir], [*cfg.reviews, *cfg.meta])
   t0 = time.time()
-  os.makedirs(out_dir, exist_ok=True)
+  paths.writable_dir(out_dir)
   work = os.path.join(out_dir, ".work")
   shutil.rmtree(work, ignore_errors=True)
   os.makedirs(work)

@@ -23,6 +23,7 @@ from recsaver_t5x.data.records import Item
 from recsaver_t5x.errors import InputError
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclasses.dataclass
@@ -60,6 +61,8 @@ def iter_lines(path: str) -> Iterator[tuple[int, bytes]]:
   try:
     with opener(path, "rb") as f:
       for lineno, line in enumerate(f, 1):
+        if lineno == 1 and line.startswith(_UTF8_BOM):  # a BOM is not part of the first record
+          line = line[len(_UTF8_BOM):]
         if line.strip():
           n_nonblank += 1
           yield lineno, line

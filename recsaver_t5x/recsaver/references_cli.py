@@ -54,6 +54,11 @@ def main(args: argparse.Namespace) -> int:
       verify_max_tokens=args.verify_max_tokens, base_seed=args.seed,
       verify_json=args.verify_json_schema,
       budget=Budget(max_prompt_chars=args.max_prompt_chars, max_field_chars=args.max_field_chars))
+  from recsaver_t5x import paths
+  paths.distinct_outputs([args.out, args.out + ".summary.json"],
+                         [args.store, *(os.path.join(args.prepared, f) for f in os.listdir(args.prepared))]
+                         if os.path.isdir(args.prepared) else [args.store])
+  paths.writable_dir(os.path.dirname(os.path.abspath(args.out)))
   examples = stratified_head(data_io.read_split(args.prepared, args.split), args.limit)
   log_dir = os.path.dirname(os.path.abspath(args.store))
   with SampleStore(args.store) as store, teacher_from_args(args, log_dir=log_dir) as config:

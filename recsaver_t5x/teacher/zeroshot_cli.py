@@ -51,7 +51,8 @@ def main(args: argparse.Namespace) -> int:
   variants = parse_variants(args.variants)
   test = stratified_head(data_io.read_split(args.prepared, "test"), args.limit)
   train = data_io.read_split(args.prepared, "train") if any(v.one_shot for v in variants) else []
-  os.makedirs(args.out, exist_ok=True)
+  from recsaver_t5x import paths
+  paths.writable_dir(args.out)
   cfg = SamplingConfig(num_samples=1, temperature=args.temperature, max_tokens=args.max_tokens,
                        base_seed=args.seed, logprobs=args.logprobs,
                        budget=Budget(max_prompt_chars=args.max_prompt_chars,
