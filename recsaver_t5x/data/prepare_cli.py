@@ -16,8 +16,8 @@ def infer_domain(path: str) -> str:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-  p.add_argument("--reviews", nargs="+", required=True, help="review files (2014 or 2018 JSON lines, .gz or plain)")
-  p.add_argument("--meta", nargs="*", default=[], help="item metadata files (2018 JSON or 2014 Python-literal lines)")
+  p.add_argument("--reviews", nargs="+", required=True, help="review files (2014, 2018 or 2023 JSON lines, .gz or plain; layout detected per file)")
+  p.add_argument("--meta", nargs="*", default=[], help="item metadata files (2018/2023 JSON or 2014 Python-literal lines; 2023 joins on parent_asin)")
   p.add_argument("--domain", help="domain name (default: from the first review file name)")
   p.add_argument("--out", required=True, help="output directory")
   p.add_argument("--train-per-label", type=argtypes.nonneg_int, default=800)
@@ -29,6 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                  help="strict: fail when a label falls short; cap: take what exists and report the imbalance")
   p.add_argument("--max-examples-per-user", type=argtypes.positive_int, default=None)
   p.add_argument("--skip-bad-records", action="store_true", help="count and skip invalid records instead of failing")
+  p.add_argument("--ingest", choices=("auto", "strict"), default="auto",
+                 help="auto: Arrow's JSON reader for valid files, the strict Python reader for the "
+                      "others; strict: always the Python reader (as before)")
   p.add_argument("--memory-limit", type=argtypes.memory_size, default="2GB", help="DuckDB memory limit before spilling to disk")
 
 
@@ -42,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
       train_per_label=args.train_per_label, test_per_label=args.test_per_label,
       min_history=args.min_history, max_history=args.max_history, seed=args.seed, mode=args.mode,
       skip_bad_records=args.skip_bad_records, max_examples_per_user=args.max_examples_per_user,
-      memory_limit=args.memory_limit)
+      memory_limit=args.memory_limit, ingest=args.ingest)
   manifest = prepare.prepare(cfg, args.out)
   print(f"[{cfg.domain}] prepared -> {args.out}")
   for line in prepare.summarize(manifest):
