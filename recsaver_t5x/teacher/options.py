@@ -39,6 +39,8 @@ def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = F
                  help="requests in flight per server (default: 1 embedded, 4 external)")
   g.add_argument("--timeout", type=argtypes.positive_float, default=600.0, help="seconds per request")
   g.add_argument("--max-retries", type=argtypes.nonneg_int, default=6)
+  g.add_argument("--request-deadline", type=argtypes.positive_float, default=1800.0,
+                 help="total seconds per request over all attempts and back-off (default 1800)")
   g.add_argument("--logprobs", action=argparse.BooleanOptionalAction, default=default_logprobs,
                  help="request token logprobs (rating probabilities, AUC metrics)")
 
@@ -55,7 +57,7 @@ def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> I
     yield ClientConfig(base_urls=urls, model=args.teacher_model,
                        api_key_env=args.teacher_api_key_env,
                        concurrency_per_server=args.concurrency or 4, timeout_s=args.timeout,
-                       max_retries=args.max_retries)
+                       max_retries=args.max_retries, deadline_s=args.request_deadline)
     return
   from recsaver_t5x.teacher import server  # pylint: disable=import-outside-toplevel
   spec = server.ServerSpec(model_path=args.teacher_gguf or server.packaged_gguf(),
@@ -67,4 +69,4 @@ def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> I
     # The embedded server has no key; do not send one from the environment to it.
     yield ClientConfig(base_urls=pool.urls, model=pool.model, api_key_env=None,
                        concurrency_per_server=args.concurrency or 1, timeout_s=args.timeout,
-                       max_retries=args.max_retries)
+                       max_retries=args.max_retries, deadline_s=args.request_deadline)
