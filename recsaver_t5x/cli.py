@@ -53,12 +53,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
   args = build_parser(argv).parse_args(argv)
-  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x import errors  # pylint: disable=import-outside-toplevel
   try:
     return int(args._main(args) or 0)
-  except UserFacingError as e:
-    # One clear line naming file/line/field; no traceback for bad input.
-    print(f"recsaver {args.command}: error: {e}", file=sys.stderr)
+  except (errors.UserFacingError, OSError, UnicodeDecodeError) as e:
+    # One clear line naming file/line/field (or the path of a file-system error); no traceback.
+    print(f"recsaver {args.command}: error: {errors.one_line(e)}", file=sys.stderr)
     return 2
 
 

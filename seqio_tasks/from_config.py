@@ -22,11 +22,14 @@ from __future__ import annotations
 import json
 import os
 
+from recsaver_t5x import shapes
 from recsaver_t5x.errors import InputError, UserFacingError
 from recsaver_t5x.prompting import variants
 from seqio_tasks import naming, registry
 
 ENV_VAR = "RECSAVER_TASKS_CONFIG"
+_TOP_KEYS = {"vocabulary", "budget", "ms", "filters", "domains", "reasoning_metrics", "mixtures",
+             "cache_dirs"}
 _DOMAIN_KEYS = {"name", "prepared_dir", "samples_store", "wording", "teacher_model",
                 "temperature", "references", "exp3rt"}
 
@@ -44,23 +47,27 @@ def register(path: str) -> list[str]:
       cfg = json.load(f)
   except (OSError, json.JSONDecodeError) as e:
     raise InputError(path, f"cannot read tasks config: {e}") from None
+  shapes.as_object(path, None, cfg, _TOP_KEYS)
   base = os.path.dirname(os.path.abspath(path))
   if cfg.get("cache_dirs"):
     import seqio  # pylint: disable=import-outside-toplevel
-    seqio.add_global_cache_dirs([_path(base, d) for d in cfg["cache_dirs"]])
+    seqio.add_global_cache_dirs([_path(base, d) for d in
+                                 shapes.as_list(path, "cache_dirs", cfg["cache_dirs"], str)])
   if not cfg.get("domains"):
     raise InputError(path, "no domains listed", field="domains")
+  shapes.as_list(path, "domains", cfg["domains"], dict)
   vocab = _path(base, cfg.get("vocabulary", registry.FLAN_T5_SPM))
-  budget = variants.Budget(**cfg.get("budget", {}))
-  ms = tuple(cfg.get("ms", registry.DEFAULT_MS))
-  filter_names = tuple(cfg.get("filters", naming.FILTER_NAMES))
+  budget = shapes.as_dataclass(path, "budget", variants.Budget, cfg.get("budget", {}))
+  ms = tuple(shapes.as_list(path, "ms", cfg.get("ms", list(registry.DEFAULT_MS)), int))
+  filter_names = tuple(shapes.as_list(path, "filters", cfg.get("filters", list(naming.FILTER_NAMES)),
+                                      str))
+  shapes.as_object(path, "reasoning_metrics", cfg.get("reasoning_metrics", {}))
   names: list[str] = []
   scorer = None
   for i, d in enumerate(cfg["domains"]):
-    unknown = set(d) - _DOMAIN_KEYS
-    if unknown or "name" not in d or "prepared_dir" not in d:
-      raise InputError(path, f"domain {i}: needs name and prepared_dir; unknown keys "
-                       f"{sorted(unknown)}", field="domains")
+    shapes.as_object(path, f"domains[{i}]", d, _DOMAIN_KEYS)
+    if "name" not in d or "prepared_dir" not in d:
+      raise InputError(path, "needs name and prepared_dir", field=f"domains[{i}]")
     refs = None
     if d.get("references"):
       # pylint: disable=import-outside-toplevel

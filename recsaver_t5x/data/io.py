@@ -11,12 +11,15 @@ from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
 
 SPLITS = ("train", "test")
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def iter_json_objects(path: str) -> Iterator[tuple[int, dict]]:
   """Yields (line number, object) of a JSONL file; a bad line is an InputError naming it."""
   with open(path, "rb") as f:
     for lineno, line in enumerate(f, 1):
+      if lineno == 1 and line.startswith(UTF8_BOM):  # files saved by Excel/Notepad start with one
+        line = line[len(UTF8_BOM):]
       if not line.strip():
         continue
       try:

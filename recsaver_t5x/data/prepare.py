@@ -25,9 +25,11 @@ from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data import readers
 from recsaver_t5x.data.records import Example, HistoryEntry, Item
 from recsaver_t5x.data.sampling import balanced_split
+from recsaver_t5x import paths
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.scale import RatingScale
 
+# ts: milliseconds since the epoch for every layout (2014/2018 store seconds, 2023 milliseconds).
 _SCHEMA = pa.schema([("user", pa.string()), ("asin", pa.string()), ("rating", pa.int8()),
                      ("ts", pa.int64()), ("review", pa.string()), ("summary", pa.string()),
                      ("src", pa.int16()), ("line", pa.int64())])
@@ -50,6 +52,7 @@ class PrepareConfig:
   max_examples_per_user: Optional[int] = None
   memory_limit: str = "2GB"
   batch_rows: int = 200_000
+  ingest: str = "auto"  # "auto": Arrow's JSON reader, strict Python reader on failure; "strict"
   rating_scale: tuple[int, int, int] = (1, 5, 3)  # (low, high, positive_above): scale.RatingScale
 
   @property
@@ -65,42 +68,78 @@ def file_sha256(path: str) -> str:
   return h.hexdigest()
 
 
-def _ingest(cfg: PrepareConfig, parquet_path: str, skips: readers.SkipCounter) -> int:
-  """Stage 1: validated reviews -> Parquet, in batches."""
-  n = 0
+def _strict_file(path: str, src: int, writer: pq.ParquetWriter, cfg: PrepareConfig,
+                 skips: readers.SkipCounter, fields: readers.FieldStats,
+                 bounds: tuple[int, int], layout: str) -> tuple[int, int]:
+  """The strict Python reader for one file: (reviews written, implausible timestamps)."""
+  n = implausible = 0
   cols: dict[str, list] = {name: [] for name in _SCHEMA.names}
-  with pq.ParquetWriter(parquet_path, _SCHEMA) as writer:
-    def flush():
-      if cols["user"]:
-        writer.write_batch(pa.record_batch([pa.array(cols[k], type=_SCHEMA.field(k).type)
-                                            for k in _SCHEMA.names], schema=_SCHEMA))
-        for v in cols.values():
-          v.clear()
-    for src, path in enumerate(cfg.reviews):
-      bar = tqdm(readers.iter_reviews(path, skips, cfg.scale), desc=f"read {os.path.basename(path)}",
-                 unit=" reviews", unit_scale=True, mininterval=1.0)
-      for r in bar:
-        cols["user"].append(r.user_id); cols["asin"].append(r.asin); cols["rating"].append(r.rating)
-        cols["ts"].append(r.timestamp); cols["review"].append(r.review)
-        cols["summary"].append(r.summary); cols["src"].append(src); cols["line"].append(r.line)
-        n += 1
-        if len(cols["user"]) >= cfg.batch_rows:
-          flush()
+
+  def flush():
+    if cols["user"]:
+      writer.write_batch(pa.record_batch([pa.array(cols[k], type=_SCHEMA.field(k).type)
+                                          for k in _SCHEMA.names], schema=_SCHEMA))
+      for v in cols.values():
+        v.clear()
+  bar = tqdm(readers.iter_reviews(path, skips, fields, layout, cfg.scale), desc=f"read {os.path.basename(path)}",
+             unit=" reviews", unit_scale=True, mininterval=1.0)
+  for r in bar:
+    bad_time = readers.check_time(r, path, bounds)
+    if bad_time is not None:
+      implausible += 1
+      if cfg.skip_bad_records:  # counted as a skip; otherwise kept, counted and reported
+        skips.bad(bad_time)
+        continue
+    cols["user"].append(r.user_id); cols["asin"].append(r.asin); cols["rating"].append(r.rating)
+    cols["ts"].append(r.ts_ms); cols["review"].append(r.review)
+    cols["summary"].append(r.summary); cols["src"].append(src); cols["line"].append(r.line)
+    n += 1
+    if len(cols["user"]) >= cfg.batch_rows:
       flush()
-  return n
+  flush()
+  return n, implausible
 
 
-def _positions(con, parquet_path: str, cfg: PrepareConfig) -> tuple[int, int]:
-  """Stage 2: dedup and chronological positions; returns (kept, duplicates)."""
+def _ingest(cfg: PrepareConfig, work: str, skips: readers.SkipCounter,
+            fields: readers.FieldStats) -> tuple[list[str], list[dict]]:
+  """Stage 1: validated reviews -> one Parquet file per source; returns (files, per-source info)."""
+  from recsaver_t5x.data import fast_ingest  # pylint: disable=import-outside-toplevel
+  bounds = readers.plausible_ms_range()
+  files, info = [], []
+  for src, path in enumerate(cfg.reviews):
+    layout = readers.detect_review_format(path)
+    out = os.path.join(work, f"reviews-{src}.parquet")
+    n, why, implausible = None, "--ingest strict", 0
+    if cfg.ingest == "auto":
+      with pq.ParquetWriter(out, _SCHEMA) as writer:
+        n, why = fast_ingest.read_reviews(path, layout, src, bounds, writer.write_batch, _SCHEMA,
+                                          fields, cfg.scale)
+    if n is None:  # the strict reader names the problem (or counts the skips)
+      with pq.ParquetWriter(out, _SCHEMA) as writer:
+        n, implausible = _strict_file(path, src, writer, cfg, skips, fields, bounds, layout)
+    files.append(out)
+    info.append({"path": os.path.abspath(path), "format": layout, "reviews_read": n,
+                 "reader": "arrow" if not why else f"python ({why})",
+                 "implausible_timestamps": implausible})
+  return files, info
+
+
+def _positions(con, parquet_files: list[str], cfg: PrepareConfig) -> tuple[int, int, dict]:
+  """Stage 2: dedup and chronological positions; returns (kept, duplicates, duplicates per src)."""
+  files = "[" + ", ".join(f"'{p}'" for p in parquet_files) + "]"
   con.sql(f"""
+    CREATE TABLE ranked AS
+    SELECT *, row_number() OVER (PARTITION BY user, asin, ts, review ORDER BY src, line) AS dup
+    FROM read_parquet({files})""")
+  con.sql("""
     CREATE TABLE reviews AS
     SELECT * EXCLUDE (dup), (row_number() OVER (PARTITION BY user ORDER BY ts, src, line) - 1) AS pos
-    FROM (SELECT *, row_number() OVER (PARTITION BY user, asin, ts, review ORDER BY src, line) AS dup
-          FROM read_parquet('{parquet_path}'))
-    WHERE dup = 1""")
+    FROM ranked WHERE dup = 1""")
+  per_src = dict(con.sql("SELECT src, count(*) FROM ranked WHERE dup > 1 GROUP BY src").fetchall())
+  total = con.sql("SELECT count(*) FROM ranked").fetchall()[0][0]
+  con.sql("DROP TABLE ranked")
   kept = con.sql("SELECT count(*) FROM reviews").fetchall()[0][0]
-  total = con.sql(f"SELECT count(*) FROM read_parquet('{parquet_path}')").fetchall()[0][0]
-  return kept, total - kept
+  return kept, total - kept, per_src
 
 
 def _histories(con, sel_users: list[str], sel_pos: list[int]) -> dict:
@@ -117,14 +156,34 @@ def _histories(con, sel_users: list[str], sel_pos: list[int]) -> dict:
   return grouped
 
 
-def _load_meta(cfg: PrepareConfig, asins: set[str], skips: readers.SkipCounter) -> dict[str, Item]:
+def _load_meta(cfg: PrepareConfig, asins: set[str], skips: readers.SkipCounter,
+               fields: readers.FieldStats) -> tuple[dict[str, Item], dict]:
+  """The referenced items' metadata (first row per item wins) and a report of repeated rows."""
   items: dict[str, Item] = {}
+  identical = conflicting = 0
+  examples: list[str] = []
+  formats = []
   for path in cfg.meta:
-    for item in tqdm(readers.iter_meta(path, skips, wanted=asins), desc=f"meta {os.path.basename(path)}",
-                     unit=" items", unit_scale=True, mininterval=1.0):
-      if item.asin in asins and item.asin not in items:
-        items[item.asin] = item
-  return items
+    formats.append({"path": os.path.abspath(path), "format": readers.detect_meta_format(path)})
+    for item, row_fields in tqdm(readers.iter_meta_rows(path, skips, wanted=asins),
+                                 desc=f"meta {os.path.basename(path)}", unit=" items",
+                                 unit_scale=True, mininterval=1.0):
+      if item.asin not in asins:
+        continue
+      first = items.setdefault(item.asin, item)
+      if first is item:  # counted for the rows that are used: one per referenced item
+        fields.merge(row_fields)
+        continue
+      if first == item:
+        identical += 1
+      else:  # the first row is kept; the conflict is reported, never resolved silently
+        conflicting += 1
+        if len(examples) < 10:
+          diff = [f for f in ("title", "brand", "categories", "description", "price")
+                  if getattr(first, f) != getattr(item, f)]
+          examples.append(f"{item.asin} ({', '.join(diff)})")
+  return items, {"files": formats, "repeated_rows_identical": identical,
+                 "repeated_rows_conflicting": conflicting, "conflict_examples": examples}
 
 
 def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
@@ -132,22 +191,27 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   import duckdb  # pylint: disable=import-outside-toplevel
   if not cfg.reviews:
     raise UserFacingError("no review files given")
-  for path in (*cfg.reviews, *cfg.meta):
-    if not os.path.isfile(path):
-      raise UserFacingError(f"{path}: no such file")
+  for path in cfg.reviews:
+    paths.require_file(path, "review file")
+  for path in cfg.meta:
+    paths.require_file(path, "metadata file")
+  paths.distinct_outputs([out_dir], [*cfg.reviews, *cfg.meta])
   t0 = time.time()
-  os.makedirs(out_dir, exist_ok=True)
+  paths.writable_dir(out_dir)
   work = os.path.join(out_dir, ".work")
   shutil.rmtree(work, ignore_errors=True)
   os.makedirs(work)
   skips = readers.SkipCounter(cfg.skip_bad_records)
-  parquet_path = os.path.join(work, "reviews.parquet")
-  n_read = _ingest(cfg, parquet_path, skips)
+  review_fields, meta_fields = readers.FieldStats(), readers.FieldStats()
+  parquet_files, per_source = _ingest(cfg, work, skips, review_fields)
+  n_read = sum(s["reviews_read"] for s in per_source)
   con = duckdb.connect(os.path.join(work, "reviews.duckdb"))
   con.sql(f"SET memory_limit = '{cfg.memory_limit}'")
   con.sql(f"SET temp_directory = '{os.path.join(work, 'spill')}'")
   con.sql("SET preserve_insertion_order = false")
-  n_kept, n_dup = _positions(con, parquet_path, cfg)
+  n_kept, n_dup, dup_per_src = _positions(con, parquet_files, cfg)
+  for src, s in enumerate(per_source):
+    s["duplicates_dropped"] = int(dup_per_src.get(src, 0))
   cand = con.sql(f"""
     SELECT user, pos, rating FROM reviews WHERE pos BETWEEN {cfg.min_history} AND {cfg.max_history}
     ORDER BY user, pos""").to_arrow_table()
@@ -162,7 +226,7 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   groups = _histories(con, [str(u) for u in users[all_idx]], [int(p) for p in pos[all_idx]])
   con.close()
   asins = {row["asin"] for rows in groups.values() for row in rows}
-  items = _load_meta(cfg, asins, skips)
+  items, meta_report = _load_meta(cfg, asins, skips, meta_fields)
   missing_meta = sorted(asins - items.keys())
 
   def item(asin: str) -> Item:
@@ -177,8 +241,9 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
       examples.append(Example(
           example_id=f"{cfg.domain}:{tgt['user']}:{tgt['asin']}:{tgt['pos']}", domain=cfg.domain,
           user_id=tgt["user"], history=tuple(HistoryEntry(item(h["asin"]), int(h["rating"]), h["review"],
-                                                          h["summary"], int(h["ts"])) for h in hist),
-          target=item(tgt["asin"]), rating=int(tgt["rating"]), timestamp=int(tgt["ts"]), split=split))
+                                                          h["summary"], int(h["ts"]) // 1000) for h in hist),
+          target=item(tgt["asin"]), rating=int(tgt["rating"]), timestamp=int(tgt["ts"]) // 1000,
+          split=split))
     examples.sort(key=lambda e: e.example_id)
     data_io.write_examples(os.path.join(out_dir, f"{split}.jsonl"), examples)
     counts[split] = {"examples": len(examples), "users": len({e.user_id for e in examples}),
@@ -194,6 +259,10 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
                   for role, paths in (("reviews", cfg.reviews), ("meta", cfg.meta)) for p in paths],
       "reviews_read": n_read, "duplicates_dropped": n_dup, "reviews_kept": n_kept,
       "skipped_records": skips.total, "skipped_detail": skips.summary(),
+      "per_source": per_source,
+      "implausible_timestamps": sum(s["implausible_timestamps"] for s in per_source),
+      "text_cleaning": {"reviews": review_fields.to_dict(), "metadata": meta_fields.to_dict()},
+      "metadata_repeats": meta_report,
       "eligible_per_label": {str(k): v for k, v in eligible.items()},
       "requested_per_label": selection.requested,
       "shortfalls": {s: {str(r): n for r, n in v.items()} for s, v in selection.shortfalls.items()},
@@ -225,6 +294,23 @@ def summarize(manifest: dict) -> list[str]:
   for split, short in manifest["shortfalls"].items():
     lines.append(f"imbalance ({split}): " + ", ".join(f"rating {r} short by {n}" for r, n in short.items()))
   lines += manifest["skipped_detail"]
+  if manifest.get("implausible_timestamps"):
+    lines.append(f"{manifest['implausible_timestamps']} reviews have an implausible timestamp "
+                 "(negative or in the future): "
+                 + ("dropped (--skip-bad-records)" if manifest["config"]["skip_bad_records"]
+                    else "kept; --skip-bad-records drops them"))
+  for s in manifest.get("per_source", []):
+    lines.append(f"{os.path.basename(s['path'])}: {s['format']} layout, {s['reviews_read']:,} reviews, "
+                 f"{s['duplicates_dropped']:,} duplicates, read by {s['reader']}")
+  rep_ = manifest.get("metadata_repeats", {})
+  if rep_.get("repeated_rows_conflicting"):
+    lines.append(f"{rep_['repeated_rows_conflicting']} repeated metadata rows differ from the first "
+                 f"row of their item (first kept), e.g. {', '.join(rep_['conflict_examples'][:3])}")
+  cleaned = manifest.get("text_cleaning", {})
+  for kind, d in cleaned.items():
+    if d.get("cleaned") or d.get("rejected"):
+      lines.append(f"{kind} text: markup removed {d['cleaned']}, only markup (now missing) "
+                   f"{d['markup_only']}, wrong type (missing) {d['rejected']}, lists joined {d['joined']}")
   if manifest["items_without_metadata"]:
     lines.append(f"{manifest['items_without_metadata']} of {manifest['items_referenced']} items have no "
                  "metadata (recorded as missing)")

@@ -9,6 +9,7 @@ import argparse
 import re
 
 from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x import argtypes
 
 _SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 
@@ -48,16 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--items", type=count, default=200, help="number of items")
   parser.add_argument("--reviews-per-user", type=reviews_range, default=(5, 20),
                       metavar="MIN-MAX", help="reviews per user, N or MIN-MAX (default 5-20)")
-  parser.add_argument("--reviews-decay", type=float, default=0.7,
+  parser.add_argument("--reviews-decay", type=argtypes.float_in(0.0, 1.0, low_open=True), default=0.7,
                       help="P(min + k reviews) ~ decay**k; 1 = uniform (default 0.7)")
-  parser.add_argument("--seed", type=int, default=0)
+  parser.add_argument("--seed", type=argtypes.nonneg_int, default=0)
   parser.add_argument("--rating-skew", type=skew, default=None, metavar="P1,...,Pn",
                       help="target share of 1..n stars, n = 2..10 (default 0.08,0.05,0.09,0.20,0.58; "
                            "10 shares give an IMDB-like 1..10 scale)")
-  parser.add_argument("--noise", type=float, default=0.5, help="rating noise s.d. (score units)")
-  parser.add_argument("--duplicate-rate", type=float, default=0.0,
+  parser.add_argument("--noise", type=argtypes.nonneg_float, default=0.5, help="rating noise s.d. (score units)")
+  parser.add_argument("--duplicate-rate", type=argtypes.float_in(0.0, 1.0, high_open=True), default=0.0,
                       help="share of reviews written twice, as the 2018 files repeat variants")
-  parser.add_argument("--gzip-level", type=int, default=1)
+  parser.add_argument("--gzip-level", type=argtypes.int_at_least(0, 9), default=1)
   parser.add_argument("--force", action="store_true", help="overwrite output made with other params")
   parser.add_argument("--no-progress", action="store_true")
 

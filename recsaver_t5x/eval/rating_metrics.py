@@ -23,17 +23,32 @@ TABLE3_COLUMNS = (("binary_acc", "Binary Acc"), ("binary_f1", "F1"), ("multi_acc
 AUC_COLUMNS = (("binary_auc", "Binary AUC"), ("multi_auc", "Multi AUC"))
 
 
+def check_unparsed_policy(unparsed: str) -> Optional[float]:
+  """Validates an unparsed policy; returns the fallback rating (None for "exclude").
+
+  Called when the command line is parsed (`argtypes.checked`), so that a typo is reported before
+  any teacher call is made, and again where the metrics are computed.
+  """
+  if unparsed == "exclude":
+    return None
+  if unparsed.startswith("fallback:"):
+    try:
+      value = float(unparsed.split(":", 1)[1])
+    except ValueError:
+      raise ValueError(f"fallback rating must be a number, got {unparsed!r}") from None
+    if not 1 <= value <= 5:
+      raise ValueError(f"fallback rating must be in 1..5, got {value:g}")
+    return value
+  raise ValueError(f"unknown unparsed policy {unparsed!r}; use 'exclude' or 'fallback:K'")
+
+
 def _resolve_predictions(y_pred: Sequence[Optional[float]], unparsed: str):
   pred = np.array([np.nan if p is None else float(p) for p in y_pred], dtype=np.float64)
   missing = np.isnan(pred)
-  if unparsed == "exclude":
+  value = check_unparsed_policy(unparsed)
+  if value is None:
     return pred, ~missing
-  if unparsed.startswith("fallback:"):
-    value = float(unparsed.split(":", 1)[1])
-    if not 1 <= value <= 5:
-      raise ValueError(f"fallback rating must be in 1..5, got {value}")
-    return np.where(missing, value, pred), np.ones_like(missing)
-  raise ValueError(f"unknown unparsed policy {unparsed!r}; use 'exclude' or 'fallback:K'")
+  return np.where(missing, value, pred), np.ones_like(missing)
 
 
 def binary_auc(y_true: np.ndarray, scores: np.ndarray) -> float:

@@ -25,15 +25,17 @@ _COLON_RATING = re.compile(
 _HASH_REASON = re.compile(r"#{2,}[ \t*_]*(?:reason|reasoning|explanation)\b[ \t*_]*#*[ \t*_]*:?",
                           re.IGNORECASE)
 _NEXT_HEADER = re.compile(r"^[ \t*_]*#{2,}", re.MULTILINE)
-# A number, optionally followed by its scale ("4/5", "4 out of 5", "4 (out of 5)").
+# A number with its sign, optionally followed by its scale ("4/5", "4 out of 5", "4 (out of 5)").
+# The sign is part of the number ("-1" is minus one, outside the scale, never 1); a minus sign
+# after a word or digit is a dash ("Rating - 4", "4-5") and is not taken.
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?)(?:[ \t]*(?:/|\(?[ \t]*out[ \t]+of)[ \t]*(\d+(?:\.\d+)?))?(?![\d])")
+    r"(?<![\w.])([-+\u2212]?\d+(?:\.\d+)?)(?:[ \t]*(?:/|\(?[ \t]*out[ \t]+of)[ \t]*(\d+(?:\.\d+)?))?(?![\d])")
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
           "nine": 9, "ten": 10}
 _WORD = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.IGNORECASE)
 # An answer that is only a rating: "4", "**4**", "4/5", "4.0 stars", "Rating: 4".
 _BARE = re.compile(
-    r"^[\s*_`\"'(\[]*(?:rating[\s*_]*[:=-]?[\s*_]*)?(\d{1,2}(?:\.0+)?)"
+    r"^[\s*_`\"'(\[]*(?:rating[\s*_]*[:=-]?[\s*_]*)?([-+\u2212]?\d{1,2}(?:\.0+)?)"
     r"(?:\s*(?:/|out of)\s*(\d{1,2}))?(?:\s*stars?)?[\s*_`\"')\].!]*$", re.IGNORECASE)
 # The model repeated the format instructions instead of answering.
 _TEMPLATE_ECHO = re.compile(r"give a single numerical rating", re.IGNORECASE)
@@ -67,11 +69,15 @@ def _unparsed(reason: str, explanation: Optional[str] = None) -> ParsedAnswer:
   return ParsedAnswer(None, reason, explanation)
 
 
+def _number(raw: str) -> float:
+  return float(raw.replace("\u2212", "-"))  # U+2212 is the typographic minus sign
+
+
 def _check_value(raw: str, out_of: Optional[str], scale: RatingScale
                  ) -> tuple[Optional[int], Optional[str]]:
   if out_of is not None and float(out_of) != scale.high:
     return None, f"rating '{raw}/{out_of}' is not on the {scale.low}..{scale.high} scale"
-  value = float(raw)
+  value = _number(raw)
   if value != math.floor(value):
     return None, f"non-integer rating {raw}"
   if int(value) not in scale:
@@ -97,7 +103,7 @@ def _rating_in_segment(text: str, start: int, scale: RatingScale
     scanned += 1
     found = list(_NUMBER.finditer(line))
     if found:
-      values = {float(m.group(1)) for m in found}
+      values = {_number(m.group(1)) for m in found}
       if len(values) > 1:
         return None, f"several numbers after the rating header: {line.strip()[:60]!r}", None
       m = found[0]

@@ -85,7 +85,7 @@ def _rows(path: str) -> Iterator[tuple[int, dict[str, Any]]]:
     raise UserFacingError(f"{path}: no such file")
   ext = os.path.splitext(path)[1].lower()
   if ext == ".csv":
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: Excel writes a BOM
       reader = csv.DictReader(f)
       if not reader.fieldnames:
         raise InputError(path, "empty CSV file (no header row)", line=1)

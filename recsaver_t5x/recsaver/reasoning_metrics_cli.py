@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from recsaver_t5x import argtypes
 
 CANDIDATE_TEXT_FIELDS = ("text", "reasoning", "prediction", "output")
 
@@ -24,10 +25,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--bertscore-model", default="auto",
                  help="auto: roberta-large (layer 17) if in the local HF cache, else the packaged "
                       "all-MiniLM-L6-v2; minilm; a local model directory; or a cached hub id")
-  p.add_argument("--bertscore-layers", type=int, default=None)
-  p.add_argument("--batch-size", type=int, default=None,
+  p.add_argument("--bertscore-layers", type=argtypes.positive_int, default=None)
+  p.add_argument("--batch-size", type=argtypes.positive_int, default=None,
                  help="BERTScore batch size (default 8 on CPU, 64 on an accelerator)")
-  p.add_argument("--torch-threads", type=int, default=None)
+  p.add_argument("--torch-threads", type=argtypes.positive_int, default=None)
   p.add_argument("--out", help="write reasoning_metrics.jsonl (per candidate), .md and .json here")
 
 

@@ -35,6 +35,8 @@ from recsaver_t5x.prompting.parse import parse_answer
 from recsaver_t5x.prompting.variants import Budget
 from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver.leakage import CleanedExplanation, remove_leakage
+from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
+from recsaver_t5x import shapes
 from recsaver_t5x.teacher.client import (ChatRequest, ClientConfig, TeacherClient,
                                          json_schema_format)
 from recsaver_t5x.teacher.sampler import Job, derive_seed, prompt_jobs, run_jobs, SamplingConfig
@@ -290,7 +292,8 @@ def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
   return out
 
 
-def load_ratings(path: str) -> dict[str, int]:
-  """example_id -> true rating, from a references file."""
-  return {str(obj["example_id"]): int(obj["rating"]) for _, obj in iter_json_objects(path)
-          if "rating" in obj}
+def load_ratings(path: str, scale: RatingScale = DEFAULT_SCALE) -> dict[str, int]:
+  """example_id -> true rating, from a references file (a rating off `scale` names its line)."""
+  return {str(obj["example_id"]): shapes.as_int(path, "rating", obj["rating"], scale.low,
+                                                scale.high, line=n)
+          for n, obj in iter_json_objects(path) if "rating" in obj}

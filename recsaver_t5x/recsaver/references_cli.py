@@ -7,6 +7,7 @@ import os
 import sys
 
 from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x import argtypes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -18,22 +19,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                  help="references JSONL to write (one line per example); the summary goes to "
                       "<out>.summary.json")
   p.add_argument("--split", default="test", choices=("train", "test"))
-  p.add_argument("--explanations", "-N", type=int, default=4,
+  p.add_argument("--explanations", "-N", type=argtypes.positive_int, default=4,
                  help="N post-hoc explanations per example")
-  p.add_argument("--temperature", "-T", type=float, default=0.7,
+  p.add_argument("--temperature", "-T", type=argtypes.nonneg_float, default=0.7,
                  help="temperature of the explanation calls")
-  p.add_argument("--verify-temperature", type=float, default=0.0,
+  p.add_argument("--verify-temperature", type=argtypes.nonneg_float, default=0.0,
                  help="temperature of the self-verification calls")
-  p.add_argument("--max-tokens", type=int, default=384, help="explanation length limit")
-  p.add_argument("--verify-max-tokens", type=int, default=64)
+  p.add_argument("--max-tokens", type=argtypes.positive_int, default=384, help="explanation length limit")
+  p.add_argument("--verify-max-tokens", type=argtypes.positive_int, default=64)
   p.add_argument("--verify-json-schema", action="store_true",
                  help="verifier answers JSON {\"rating\": 1..5} (grammar-constrained on "
                       "llama.cpp): always parseable, recommended for small teachers")
-  p.add_argument("--limit", type=int, default=None,
+  p.add_argument("--limit", type=argtypes.positive_int, default=None,
                  help="only N examples, taken round-robin over ratings (as `recsaver sample`)")
-  p.add_argument("--seed", type=int, default=0, help="base seed of the per-call seeds")
-  p.add_argument("--max-prompt-chars", type=int, default=8000)
-  p.add_argument("--max-field-chars", type=int, default=1200)
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0, help="base seed of the per-call seeds")
+  p.add_argument("--max-prompt-chars", type=argtypes.positive_int, default=8000)
+  p.add_argument("--max-field-chars", type=argtypes.positive_int, default=1200)
   p.add_argument("--no-progress", action="store_true")
   add_teacher_arguments(p)
 
@@ -53,6 +54,11 @@ def main(args: argparse.Namespace) -> int:
       verify_max_tokens=args.verify_max_tokens, base_seed=args.seed,
       verify_json=args.verify_json_schema,
       budget=Budget(max_prompt_chars=args.max_prompt_chars, max_field_chars=args.max_field_chars))
+  from recsaver_t5x import paths
+  paths.distinct_outputs([args.out, args.out + ".summary.json"],
+                         [args.store, *(os.path.join(args.prepared, f) for f in os.listdir(args.prepared))]
+                         if os.path.isdir(args.prepared) else [args.store])
+  paths.writable_dir(os.path.dirname(os.path.abspath(args.out)))
   examples = stratified_head(data_io.read_split(args.prepared, args.split), args.limit)
   log_dir = os.path.dirname(os.path.abspath(args.store))
   with SampleStore(args.store) as store, teacher_from_args(args, log_dir=log_dir) as config:

@@ -3,6 +3,9 @@
 - Bounded concurrency: each server (base URL) gets `concurrency_per_server` slots; a request takes
   any free slot, so several single-thread llama.cpp servers are used in parallel and a retry may
   go to another server.
+- A total deadline per request (`deadline_s`, all attempts and back-off sleeps together, counted
+  from when the request gets a server slot): a server that accepts and never answers costs at
+  most that long, not retries x timeout.
 - Timeouts, and retries with exponential backoff (and Retry-After) on 429, 5xx, timeouts,
   dropped connections and malformed bodies. 401/403 (key) and 404 (model or URL) are
   misconfiguration: they fail at once with a message that says what to fix.
@@ -49,6 +52,8 @@ class ClientConfig:
     connect_timeout_s: connect timeout.
     max_retries: retries after the first attempt for retryable failures.
     backoff_base_s, backoff_max_s: delay before retry k is min(max, base * 2**k) with jitter.
+    deadline_s: total seconds one request may take over all its attempts and back-off sleeps,
+      from when it gets a server slot (time queued for a slot does not count).
   """
 
   base_urls: tuple[str, ...]
@@ -60,6 +65,7 @@ class ClientConfig:
   max_retries: int = 6
   backoff_base_s: float = 0.5
   backoff_max_s: float = 30.0
+  deadline_s: float = 1800.0
 
   def __post_init__(self):
     if isinstance(self.base_urls, str):
@@ -69,6 +75,8 @@ class ClientConfig:
       raise UserFacingError("no teacher base URL given")
     if self.concurrency_per_server < 1:
       raise UserFacingError("concurrency per server must be >= 1")
+    if not self.deadline_s > 0:
+      raise UserFacingError(f"request deadline must be > 0 seconds, got {self.deadline_s}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,13 +245,21 @@ class TeacherClient:
       raise RuntimeError("use `async with TeacherClient(...)`")
     payload = request.payload(self.config.model)
     last = "no attempt made"
+    deadline = None
     for attempt in range(self.config.max_retries + 1):
       retry_after = None
       url = await self._slots.get()
       t0 = time.perf_counter()
+      if deadline is None:
+        deadline = time.monotonic() + self.config.deadline_s
       try:
         self.stats["requests"] += 1
-        resp = await self._http.post(f"{url}/chat/completions", json=payload)
+        # wait_for bounds the whole exchange (httpx's read timeout is per read, so a server that
+        # trickles bytes could otherwise outlast it).
+        resp = await asyncio.wait_for(self._http.post(f"{url}/chat/completions", json=payload),
+                                      timeout=max(0.0, deadline - time.monotonic()))
+      except asyncio.TimeoutError:
+        last = f"{url}: no complete answer before the deadline"
       except httpx.TimeoutException as e:
         last = f"{url}: timeout ({type(e).__name__})"
       except httpx.TransportError as e:
@@ -265,11 +281,23 @@ class TeacherClient:
                              f"{self._server_message(resp)}")
       finally:
         self._slots.put_nowait(url)
+      remaining = deadline - time.monotonic()
+      if remaining <= 0:
+        raise TeacherError(self._deadline_message(attempt + 1, last))
       if attempt < self.config.max_retries:
         self.stats["retries"] += 1
-        await self._sleep(self._backoff(attempt, retry_after))
+        delay = self._backoff(attempt, retry_after)
+        if delay >= remaining:
+          raise TeacherError(self._deadline_message(attempt + 1, last))
+        await self._sleep(delay)
     raise TeacherError(f"teacher request failed after {self.config.max_retries + 1} attempts; "
                        f"last error: {last}")
+
+  def _deadline_message(self, attempts: int, last: str) -> str:
+    return (f"teacher request gave up at its total deadline of {self.config.deadline_s:g} s "
+            f"(--request-deadline) after {attempts} attempt(s); last error: {last}. A server that "
+            "accepts requests but does not answer is stuck or overloaded: check it, or raise "
+            "--request-deadline for very long generations")
 
   def _result(self, resp: httpx.Response, url: str, latency: float, attempts: int) -> ChatResult:
     body = resp.json()

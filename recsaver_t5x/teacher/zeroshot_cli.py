@@ -9,6 +9,8 @@ import os
 import sys
 
 from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x import argtypes
+from recsaver_t5x.eval.rating_metrics import check_unparsed_policy
 
 METRIC_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "binary_auc", "multi_auc",
                "n", "n_unparsed", "n_truncated", "n_with_probs")
@@ -20,15 +22,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--variants", default="reasoning,no_reasoning,no_review,no_review_no_rating,"
                                        "no_description,one_shot",
                  help="comma-separated prompt variants, or 'all'")
-  p.add_argument("--temperature", type=float, default=0.0)
-  p.add_argument("--max-tokens", type=int, default=512)
-  p.add_argument("--limit", type=int, default=None, help="only N test examples, taken round-robin over ratings (smoke runs)")
-  p.add_argument("--seed", type=int, default=0, help="base seed of the per-sample seeds")
-  p.add_argument("--max-prompt-chars", type=int, default=8000)
-  p.add_argument("--max-field-chars", type=int, default=1200)
-  p.add_argument("--demo-tries", type=int, default=16,
+  p.add_argument("--temperature", type=argtypes.nonneg_float, default=0.0)
+  p.add_argument("--max-tokens", type=argtypes.positive_int, default=512)
+  p.add_argument("--limit", type=argtypes.positive_int, default=None, help="only N test examples, taken round-robin over ratings (smoke runs)")
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0, help="base seed of the per-sample seeds")
+  p.add_argument("--max-prompt-chars", type=argtypes.positive_int, default=8000)
+  p.add_argument("--max-field-chars", type=argtypes.positive_int, default=1200)
+  p.add_argument("--demo-tries", type=argtypes.positive_int, default=16,
                  help="one_shot: training examples tried for a solved demonstration")
   p.add_argument("--unparsed", default="exclude",
+                 type=argtypes.checked(check_unparsed_policy),
                  help="how unparsed answers count: 'exclude' or 'fallback:K' (always reported)")
   p.add_argument("--store", help="sample store (default: <out>/samples.jsonl)")
   p.add_argument("--no-progress", action="store_true")
@@ -48,7 +51,8 @@ def main(args: argparse.Namespace) -> int:
   variants = parse_variants(args.variants)
   test = stratified_head(data_io.read_split(args.prepared, "test"), args.limit)
   train = data_io.read_split(args.prepared, "train") if any(v.one_shot for v in variants) else []
-  os.makedirs(args.out, exist_ok=True)
+  from recsaver_t5x import paths
+  paths.writable_dir(args.out)
   cfg = SamplingConfig(num_samples=1, temperature=args.temperature, max_tokens=args.max_tokens,
                        base_seed=args.seed, logprobs=args.logprobs,
                        budget=Budget(max_prompt_chars=args.max_prompt_chars,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from recsaver_t5x import argtypes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--task_module", action="append", default=[],
                       help="python module registering tasks on import (repeatable)")
   parser.add_argument("--split", default="test", help="task split (default: test)")
-  parser.add_argument("--step", type=int, help="checkpoint step (default: latest)")
+  parser.add_argument("--step", type=argtypes.nonneg_int, help="checkpoint step (default: latest)")
   parser.add_argument("--output_dir", help="default: MODEL_DIR/eval_<step> "
                       "(MODEL_DIR/eval_<step>_beam<K> with --decode beam:K)")
-  parser.add_argument("--batch_size", type=int, default=16)
-  parser.add_argument("--input_length", type=int, default=2048)
-  parser.add_argument("--max_decode_length", type=int, default=512)
+  parser.add_argument("--batch_size", type=argtypes.positive_int, default=16)
+  parser.add_argument("--input_length", type=argtypes.positive_int, default=2048)
+  parser.add_argument("--max_decode_length", type=argtypes.positive_int, default=512)
   parser.add_argument("--decode", default="greedy",
                       help="decode function: 'greedy' (default) or 'beam:K' (T5X's beam search, "
                       "K beams); T5X runs choose it with gin DECODE_FN (gin/t5x/rating_model.gin)")

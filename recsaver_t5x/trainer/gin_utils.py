@@ -80,6 +80,56 @@ def parse(gin_files: Sequence[str], bindings: Sequence[str],
     raise UserFacingError(f"gin: {e}") from None
   finally:
     logging.getLogger().removeFilter(quiet)
+  check_macros()
+
+
+# Macros (T5X names) whose values are checked right after parsing, before TensorFlow or JAX does
+# any work: a zero batch size is a one-line error here, not a TensorFlow traceback later.
+_POSITIVE_INT = ("BATCH_SIZE", "TRAIN_STEPS", "CHECKPOINT_PERIOD", "KEEP_CHECKPOINTS", "LOG_EVERY",
+                 "NUM_PARTITIONS", "EVAL_PERIOD", "EVAL_STEPS")
+_NONNEG_INT = ("RANDOM_SEED",)
+_RATE = ("DROPOUT_RATE",)  # in [0, 1)
+_POSITIVE_REAL = ("LEARNING_RATE",)
+
+
+def check_macros() -> None:
+  """Checks the bound macros listed above (unbound ones are skipped); raises UserFacingError."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+
+  def value(name):
+    try:
+      return True, gin.query_parameter(f"%{name}")
+    except ValueError:  # not bound in these gin files
+      return False, None
+
+  def is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+  def is_real(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v
+
+  problems = []
+  for name in _POSITIVE_INT + _NONNEG_INT:
+    bound, v = value(name)
+    low = 1 if name in _POSITIVE_INT else 0
+    if bound and v is not None and not (is_int(v) and v >= low):
+      problems.append(f"{name} = {v!r} (needs an integer >= {low})")
+  for name in _RATE:
+    bound, v = value(name)
+    if bound and v is not None and not (is_real(v) and 0 <= v < 1):
+      problems.append(f"{name} = {v!r} (needs a number in [0, 1))")
+  for name in _POSITIVE_REAL:
+    bound, v = value(name)
+    if bound and v is not None and not (is_real(v) and v > 0):
+      problems.append(f"{name} = {v!r} (needs a number > 0)")
+  bound, lengths = value("TASK_FEATURE_LENGTHS")
+  if bound and isinstance(lengths, dict):
+    for k, v in lengths.items():
+      if not (is_int(v) and v >= 1):
+        problems.append(f"TASK_FEATURE_LENGTHS[{k!r}] = {v!r} (needs an integer >= 1)")
+  if problems:
+    raise UserFacingError("gin: invalid values: " + "; ".join(problems))
 
 
 class _DropMessages:

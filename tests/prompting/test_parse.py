@@ -144,3 +144,26 @@ def test_json_answer_offset_for_logprobs():
   text = json.dumps({"reason": "ok", "rating": 5})
   p = parse_answer(text)
   assert p.rating == 5 and text[p.rating_offset] == "5"
+
+
+@pytest.mark.parametrize("text", [
+    "### Rating ###\n-1", "### Rating ###\n\u22123", "Rating: -2", "-1", "**-4**",
+    '{"reason": "x", "rating": -1}', '{"reason": "x", "rating": "-3"}', "### Rating ###\n-1/5"])
+def test_negative_ratings_are_unparsed_with_a_reason(text):
+  parsed = parse_answer(text)
+  assert parsed.rating is None
+  assert "outside 1..5" in parsed.unparsed_reason or "scale" in parsed.unparsed_reason
+
+
+@pytest.mark.parametrize("text,rating", [
+    ("Rating - 4", 4), ("### Rating ###\n- 4", 4), ("### Rating ###\n+4", 4),
+    ("### Rating ###\n4 - the user likes it", 4)])
+def test_a_dash_is_not_a_minus_sign(text, rating):
+  assert parse_answer(text).rating == rating
+
+
+def test_negative_ratings_on_a_ten_point_scale():
+  from recsaver_t5x.scale import RatingScale
+  ten = RatingScale(1, 10, 5)
+  assert parse_answer("### Rating ###\n-7", ten).unparsed_reason == "rating -7 outside 1..10"
+  assert parse_answer("### Rating ###\n7", ten).rating == 7

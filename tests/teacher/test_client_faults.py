@@ -134,3 +134,30 @@ def test_concurrency_per_server_is_the_bound():
     cfg = ClientConfig(base_urls=(fs.url,), model="m", api_key_env=None, concurrency_per_server=3)
     asyncio.run(chat_many(cfg, [ChatRequest(MSG, seed=s) for s in range(9)]))
   assert fs.max_in_flight == 3
+
+
+def test_total_deadline_bounds_all_retries():
+  # Every attempt hangs past its timeout; without the deadline this takes 5 x 1.0 s plus back-off.
+  import time
+  with FaultServer(["slow"] * 10, slow_s=3.0) as fs:
+    t0 = time.monotonic()
+    with pytest.raises(TeacherError, match=r"total deadline of 1.5 s \(--request-deadline\)") as e:
+      chat(config(fs.url, timeout_s=1.0, max_retries=4, deadline_s=1.5))
+    took = time.monotonic() - t0
+  assert took < 2.5, took
+  assert "last error" in str(e.value) and len(fs.chat_requests()) <= 2
+
+
+def test_deadline_starts_when_a_slot_is_free():
+  # Four requests share one slot; each answers in 0.3 s, so the last waits 0.9 s in the queue,
+  # longer than its 0.6 s deadline, and still succeeds.
+  with FaultServer(ok_delay_s=0.3) as fs:
+    results = asyncio.run(chat_many(config(fs.url, deadline_s=0.6),
+                                    [ChatRequest(MSG, seed=i) for i in range(4)]))
+  assert [r.text for r in results] == [ok_text(i) for i in range(4)]
+
+
+def test_request_deadline_flag_is_validated():
+  from recsaver_t5x import cli
+  with pytest.raises(SystemExit):
+    cli.main(["sample", "/nonexistent", "--store", "/tmp/s.jsonl", "--request-deadline", "0"])

@@ -1,0 +1,88 @@
+"""Shape checks for JSON/TOML config values: one line naming the file and the field on mismatch.
+
+Configs are plain JSON objects, so their mistakes are of a few kinds: the wrong container (an
+array where an object belongs), an unknown key (a typo that would silently be ignored or crash
+a constructor), a value of the wrong type ("five" for a rating). These helpers check exactly
+those and return the value, so call sites read as `budget = as_dataclass(path, "budget", Budget,
+raw)`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Iterable, Optional
+
+from recsaver_t5x.errors import InputError
+
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", int: "an integer",
+               float: "a number", bool: "true or false", type(None): "null"}
+
+
+def _name(v: Any) -> str:
+  return _JSON_NAMES.get(type(v), type(v).__name__)
+
+
+def as_object(path: str, field: Optional[str], value: Any, keys: Optional[Iterable[str]] = None,
+              line: Optional[int] = None) -> dict:
+  """`value` must be a JSON object; with `keys`, every key must be one of them."""
+  if not isinstance(value, dict):
+    what = f"the file must hold an object ({{...}})" if field is None else "must be an object"
+    raise InputError(path, f"{what}, got {_name(value)}", line=line, field=field)
+  if keys is not None:
+    unknown = sorted(set(value) - set(keys))
+    if unknown:
+      raise InputError(path, f"unknown key(s) {', '.join(map(repr, unknown))}; known: "
+                       f"{', '.join(sorted(keys))}", line=line, field=field)
+  return value
+
+
+def as_list(path: str, field: str, value: Any, item_type: type = object,
+            line: Optional[int] = None) -> list:
+  """`value` must be a JSON array whose items are `item_type`."""
+  if not isinstance(value, list):
+    raise InputError(path, f"must be an array, got {_name(value)}", line=line, field=field)
+  for i, v in enumerate(value):
+    if not _is(v, item_type):
+      raise InputError(path, f"item {i} must be {_JSON_NAMES.get(item_type, item_type.__name__)}, "
+                       f"got {_name(v)} {v!r}", line=line, field=field)
+  return value
+
+
+def as_int(path: str, field: str, value: Any, low: Optional[int] = None, high: Optional[int] = None,
+           line: Optional[int] = None) -> int:
+  """`value` must be an integer (a JSON number without a fraction) in low..high."""
+  if isinstance(value, float) and value.is_integer():
+    value = int(value)
+  if not _is(value, int):
+    raise InputError(path, f"must be an integer, got {_name(value)} {value!r}", line=line, field=field)
+  if (low is not None and value < low) or (high is not None and value > high):
+    raise InputError(path, f"must be in {low}..{high}, got {value}", line=line, field=field)
+  return value
+
+
+def as_dataclass(path: str, field: str, cls: type, value: Any, line: Optional[int] = None):
+  """Builds dataclass `cls` from a JSON object, checking the keys and simple field types."""
+  as_object(path, field, value, [f.name for f in dataclasses.fields(cls)], line=line)
+  hints = typing.get_type_hints(cls)
+  for key, v in value.items():
+    allowed = _allowed_types(hints[key])
+    if allowed and not any(_is(v, t) for t in allowed):
+      raise InputError(path, f"must be {' or '.join(_JSON_NAMES.get(t, t.__name__) for t in allowed)}"
+                       f", got {_name(v)} {v!r}", line=line, field=f"{field}.{key}")
+  return cls(**value)
+
+
+def _allowed_types(hint) -> tuple:
+  args = typing.get_args(hint) if typing.get_origin(hint) is typing.Union else (hint,)
+  simple = tuple(a for a in args if a in (int, float, str, bool, type(None)))
+  return simple if len(simple) == len(args) else ()  # complex hints are left to the constructor
+
+
+def _is(v: Any, t: type) -> bool:
+  if t is object:
+    return True
+  if t is int:
+    return isinstance(v, int) and not isinstance(v, bool)
+  if t is float:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+  return isinstance(v, t)
