@@ -130,7 +130,7 @@ def _parse_json(text: str, scale: RatingScale) -> Optional[ParsedAnswer]:
   if not body.startswith("{"):
     return None
   try:
-    obj = json.loads(body)
+    obj = json.loads(body, strict=False)  # servers emit raw newlines inside strings
   except ValueError:
     return None
   if not isinstance(obj, dict) or "rating" not in obj:

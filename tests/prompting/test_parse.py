@@ -33,6 +33,8 @@ REASONS = st.text(st.characters(blacklist_characters="#", blacklist_categories=(
     ("4/5", 4),
     ('{"reason": "likes shampoo", "rating": 3}', 3),
     ('```json\n{"reason": "x", "rating": "2"}\n```', 2),
+    # llama.cpp's JSON grammar lets raw newlines into strings (strict JSON forbids them)
+    ('{ "reason": "it is: 3.5}\n\nThis is an" ,"rating" : 4}', 4),
 ])
 def test_real_world_answers(text, rating):
   assert parse_answer(text).rating == rating
