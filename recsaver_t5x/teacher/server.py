@@ -172,11 +172,31 @@ class LlamaServer:
       self.proc.kill()
       self.proc.wait()
 
+  def death(self) -> Optional[str]:
+    """How the process ended while it should have been serving ("killed by SIGSEGV"), or None."""
+    if self.proc is None or self.proc.poll() is None:
+      return None
+    rc = self.proc.returncode
+    how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exited with code {rc}"
+    return f"llama.cpp server on port {self.port} {how}; log {self.log_path}:\n{self._log_tail()}"
+
   def __enter__(self) -> "LlamaServer":
     return self.start()
 
-  def __exit__(self, *exc) -> None:
+  def __exit__(self, exc_type, exc, tb) -> None:
+    _raise_if_died([self], exc)
     self.stop()
+
+
+def _raise_if_died(servers: Sequence[LlamaServer], exc: Optional[BaseException]) -> None:
+  """A request error caused by a dead server names the death, not a 'connection refused'."""
+  if exc is None or isinstance(exc, KeyboardInterrupt):
+    return
+  deaths = [d for d in (s.death() for s in servers) if d]
+  if deaths:
+    for s in servers:
+      s.stop()
+    raise UserFacingError("the embedded teacher died during the run: " + "\n".join(deaths)) from exc
 
 
 class ServerPool:
@@ -223,5 +243,6 @@ class ServerPool:
   def __enter__(self) -> "ServerPool":
     return self.start()
 
-  def __exit__(self, *exc) -> None:
+  def __exit__(self, exc_type, exc, tb) -> None:
+    _raise_if_died(self.servers, exc)
     self.stop()

@@ -113,3 +113,15 @@ def test_teacher_serve_prints_url_and_stops_on_sigterm():
   assert proc.returncode == 0
   with pytest.raises(httpx.TransportError):
     httpx.get(f"{url}/models", timeout=2)
+
+
+def test_a_server_that_dies_mid_run_is_named_not_a_connection_error():
+  # A crashed llama.cpp (e.g. an unsupported CPU instruction) used to surface only as
+  # "connection refused" after every retry.
+  with pytest.raises(server.UserFacingError, match=r"port \d+ killed by SIGSEGV") as err:
+    with server.ServerPool(server.ServerSpec(server.packaged_gguf(), n_ctx=512)) as pool:
+      pool.servers[0].proc.send_signal(signal.SIGSEGV)
+      pool.servers[0].proc.wait(10)
+      cfg = ClientConfig(base_urls=pool.urls, model=pool.model, api_key_env=None, max_retries=1)
+      run(cfg, lambda c: c.chat(ChatRequest(MSG, max_tokens=4)))
+  assert "the embedded teacher died" in str(err.value)
