@@ -34,7 +34,7 @@ GENERIC = DomainWording("product", "Product", "purchase")
 
 
 def domain_wording(domain: str) -> DomainWording:
-  """The domain's preset wording, or the generic "product" one (e.g. magazine_subscriptions)."""
+  """The domain's preset wording, or the generic "product" one for a domain without a preset."""
   try:
     return wording_for(domain)
   except UserFacingError:

@@ -52,6 +52,8 @@ WORDINGS: dict[str, DomainWording] = {
     "beauty": DomainWording("product", "Product", "purchase"),
     "movies_tv": DomainWording("video (movies and tv)", "Video (Movies and TV)", "watch"),
     "digital_music": DomainWording("music album", "Music Album", "listen"),
+    # Not in the study: the first domain with enough 1- and 2-star examples (shared data README).
+    "magazine_subscriptions": DomainWording("magazine", "Magazine", "subscription"),
 }
 
 # Names used for the same domains elsewhere (raw Amazon category names, folder names).
@@ -59,6 +61,7 @@ _ALIASES = {
     "all_beauty": "beauty", "luxury_beauty": "beauty",
     "movies_and_tv": "movies_tv", "movies": "movies_tv", "movies/tv": "movies_tv",
     "music": "digital_music",
+    "magazines": "magazine_subscriptions", "magazine": "magazine_subscriptions",
 }
 
 

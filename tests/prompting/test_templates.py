@@ -83,6 +83,12 @@ def test_domain_wording(domain, item, label, verb):
   assert f"past {verb} history" in text and f"rate the new {item}?" in text
 
 
+def test_magazine_preset():
+  w = wording_for("Magazine_Subscriptions")
+  text = build_prompt(example(domain="magazine_subscriptions"), "reasoning", wording=w).text
+  assert "Magazine Title: Shampoo 0" in text and "past subscription history" in text
+
+
 def test_new_domain_supplies_its_own_wording():
   with pytest.raises(UserFacingError, match="DomainWording"):
     wording_for("books")
