@@ -124,22 +124,23 @@ def _ingest(cfg: PrepareConfig, work: str, skips: readers.SkipCounter,
   return files, info
 
 
-def _positions(con, parquet_files: list[str], cfg: PrepareConfig) -> tuple[int, int, dict]:
-  """Stage 2: dedup and chronological positions; returns (kept, duplicates, duplicates per src)."""
+def _positions(con, parquet_files: list[str], written: list[int]) -> tuple[int, int, dict]:
+  """Stage 2: dedup and chronological positions; returns (kept, duplicates, duplicates per src).
+
+  `written[src]` is how many reviews stage 1 wrote for source `src`: duplicates per source are
+  what is missing from the kept table, so no ranked copy of the whole corpus is materialised.
+  """
   files = "[" + ", ".join(f"'{p}'" for p in parquet_files) + "]"
   con.sql(f"""
-    CREATE TABLE ranked AS
-    SELECT *, row_number() OVER (PARTITION BY user, asin, ts, review ORDER BY src, line) AS dup
-    FROM read_parquet({files})""")
-  con.sql("""
     CREATE TABLE reviews AS
     SELECT * EXCLUDE (dup), (row_number() OVER (PARTITION BY user ORDER BY ts, src, line) - 1) AS pos
-    FROM ranked WHERE dup = 1""")
-  per_src = dict(con.sql("SELECT src, count(*) FROM ranked WHERE dup > 1 GROUP BY src").fetchall())
-  total = con.sql("SELECT count(*) FROM ranked").fetchall()[0][0]
-  con.sql("DROP TABLE ranked")
-  kept = con.sql("SELECT count(*) FROM reviews").fetchall()[0][0]
-  return kept, total - kept, per_src
+    FROM (SELECT *, row_number() OVER (PARTITION BY user, asin, ts, review ORDER BY src, line) AS dup
+          FROM read_parquet({files}))
+    WHERE dup = 1""")
+  kept_per_src = dict(con.sql("SELECT src, count(*) FROM reviews GROUP BY src").fetchall())
+  per_src = {src: n - kept_per_src.get(src, 0) for src, n in enumerate(written)}
+  kept = sum(kept_per_src.values())
+  return kept, sum(written) - kept, {src: n for src, n in per_src.items() if n}
 
 
 def _histories(con, sel_users: list[str], sel_pos: list[int]) -> dict:
@@ -209,7 +210,7 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   con.sql(f"SET memory_limit = '{cfg.memory_limit}'")
   con.sql(f"SET temp_directory = '{os.path.join(work, 'spill')}'")
   con.sql("SET preserve_insertion_order = false")
-  n_kept, n_dup, dup_per_src = _positions(con, parquet_files, cfg)
+  n_kept, n_dup, dup_per_src = _positions(con, parquet_files, [s["reviews_read"] for s in per_source])
   for src, s in enumerate(per_source):
     s["duplicates_dropped"] = int(dup_per_src.get(src, 0))
   cand = con.sql(f"""
