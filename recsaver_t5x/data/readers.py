@@ -137,6 +137,10 @@ def _loads(path: str, lineno: int, line: bytes, allow_literal: bool) -> dict:
   return obj
 
 
+def parse_json_object(path: str, lineno: int, line: bytes) -> dict:
+  """One JSON-object line of a review file, or an InputError naming the file and line."""
+  return _loads(path, lineno, line, allow_literal=False)
+
 
 # Plausible review times: not before the epoch, not after "now" (plus a day for time zones).
 _DAY_MS = 86_400_000

@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import collections
 import dataclasses
-import math
 import os
 from typing import Any, Iterable, Optional, Sequence
 
@@ -93,33 +92,6 @@ def helpful_votes(obj: dict, path: str, lineno: int) -> int:
   return v
 
 
-def parse_record(obj: dict, path: str, lineno: int, scale: RatingScale) -> tuple:
-  """(user, asin, rating, timestamp, text, summary, helpful) of one record, validated."""
-  for key in ("reviewerID", "asin"):
-    v = obj.get(key)
-    if not isinstance(v, str) or not v:
-      raise InputError(path, "missing or not a non-empty string", line=lineno, field=key)
-  overall = obj.get("overall")
-  if isinstance(overall, str):
-    try:
-      overall = float(overall)
-    except ValueError:
-      pass
-  if (isinstance(overall, bool) or not isinstance(overall, (int, float))
-      or not math.isfinite(overall) or overall != int(overall) or int(overall) not in scale):
-    raise InputError(path, f"rating {obj.get('overall')!r} is not an integer in "
-                     f"{scale.low}..{scale.high}", line=lineno, field="overall")
-  ts = obj.get("unixReviewTime")
-  if isinstance(ts, str) and ts.isdigit():
-    ts = int(ts)
-  if not isinstance(ts, int) or isinstance(ts, bool):
-    raise InputError(path, "missing or not an integer", line=lineno, field="unixReviewTime")
-  text = readers._text(obj.get("reviewText"))  # pylint: disable=protected-access
-  summary = readers._text(obj.get("summary"))  # pylint: disable=protected-access
-  return (obj["reviewerID"], obj["asin"], int(overall), ts, text, summary,
-          helpful_votes(obj, path, lineno))
-
-
 def load_corpus(reviews: Sequence[str], meta: Sequence[str] = (),
                 scale: RatingScale = DEFAULT_SCALE) -> Corpus:
   """Reads review (and metadata) files into a Corpus."""
@@ -127,17 +99,16 @@ def load_corpus(reviews: Sequence[str], meta: Sequence[str] = (),
   dropped = 0
   by_user: dict[str, list[Review]] = collections.defaultdict(list)
   ids: collections.Counter = collections.Counter()
+  fields = readers.FieldStats()  # HTML cleaned as `recsaver prepare` cleans it
   for path in reviews:
     if not os.path.isfile(path):
       raise UserFacingError(f"{path}: no such review file")
+    layout = readers.REVIEW_LAYOUTS[readers.detect_review_format(path)]
     for lineno, line in readers.iter_lines(path):
-      try:
-        obj = orjson.loads(line)
-      except orjson.JSONDecodeError as e:
-        raise InputError(path, f"not a JSON object ({e})", line=lineno) from None
-      if not isinstance(obj, dict):
-        raise InputError(path, "expected a JSON object", line=lineno)
-      user, asin, rating, ts, text, summary, helpful = parse_record(obj, path, lineno, scale)
+      obj = readers.parse_json_object(path, lineno, line)
+      r = readers.parse_review(obj, path, lineno, layout, fields, scale)  # prepare's own rules
+      user, asin, rating, ts, text, summary = r.user_id, r.asin, r.rating, r.timestamp, r.review, r.summary
+      helpful = helpful_votes(obj, path, lineno)
       dup_key = (user, asin, ts, text)
       if dup_key in seen:
         dropped += 1

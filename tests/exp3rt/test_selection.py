@@ -103,3 +103,17 @@ def test_rating_outside_the_scale_is_a_one_line_error(tmp_path):
     corpus_lib.load_corpus([str(p)])
   c = corpus_lib.load_corpus([str(p)], scale=RatingScale(1, 10, 6))
   assert c.by_user["u"][0].rating == 7
+
+
+def test_amazon_2023_files_read_with_prepares_rules(amazon_dir):
+  # The corpus reads records with `recsaver prepare`'s reader: 2023 layout (user_id, parent_asin,
+  # millisecond timestamps) and <br /> cleaned from review text.
+  path = amazon_dir.parent / "amazon2023" / "Magazine_Subscriptions.jsonl.gz"
+  raw = _raw(path)
+  c = corpus_lib.load_corpus([str(path)])
+  reviews = [r for rs in c.by_user.values() for r in rs]
+  assert len(c.by_user) == len({r["user_id"] for r in raw}) == 30
+  assert {r.asin for r in reviews} <= {r["parent_asin"] for r in raw}
+  assert all(r.timestamp < 10**11 for r in reviews)  # seconds, as prepared examples
+  assert not any("<br" in (r.text or "") for r in reviews)
+  assert any("<br" in r["text"] for r in raw)
