@@ -40,7 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   rr = p.add_argument_group("rerankers")
   rr.add_argument("--reranker", action="append", default=[], metavar="SPEC",
                   help="user-average | item-average | student:[NAME=]MODEL_DIR | "
+                       "exp3rt:[NAME=]MODEL_DIR (an EXP3RT student; needs --exp3rt-dir) | "
                        "python:MODULE:FUNCTION (a factory taking a RerankContext); repeatable")
+  rr.add_argument("--exp3rt-dir", help="the domain's EXP3RT directory (`recsaver preferences` "
+                  "output): caps, criterion, budgets and scale the EXP3RT student was trained with")
   rr.add_argument("--vocabulary", help="the students' SentencePiece model (a run's tasks/spm.model)")
   rr.add_argument("--wording", help="prompt wording preset (default: the domain's)")
   rr.add_argument("--targets", default="reason", choices=("reason", "rating"),
@@ -75,9 +78,10 @@ def _sources(args) -> tuple[str, list[str], list[str]]:
   return args.domain, args.reviews, args.meta
 
 
-def make_rerankers(args, domain: str, split, out_dir: str) -> list:
+def make_rerankers(args, domain: str, split, out_dir: str, reviews=(), meta=()) -> list:
   """The rerankers named by --reranker, in order."""
   # pylint: disable=import-outside-toplevel
+  import numpy as np
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.prompting import variants
   from recsaver_t5x.rerank import rerankers as rr
@@ -104,12 +108,28 @@ def make_rerankers(args, domain: str, split, out_dir: str) -> list:
                                  input_length=args.input_length, max_decode_length=args.max_decode_length,
                                  batch_size=args.batch_size, budget=budget, name=f"student {name}",
                                  progress=not args.no_progress))
+    elif kind == "exp3rt":
+      name, _, model_dir = rest.rpartition("=")
+      if not model_dir or not args.vocabulary or not args.exp3rt_dir:
+        raise UserFacingError(f"--reranker {spec}: expected exp3rt:[NAME=]MODEL_DIR with "
+                              "--vocabulary and --exp3rt-dir")
+      from recsaver_t5x.rerank.exp3rt_reranker import Exp3rtReranker
+      d = split.data
+      rows = np.flatnonzero(split.train_mask)
+      train_keys = zip(d.user_ids[d.user[rows]].tolist(), d.item_ids[d.item[rows]].tolist(),
+                       d.ts[rows].tolist())
+      name = name or os.path.basename(os.path.normpath(model_dir))
+      out.append(Exp3rtReranker(model_dir, args.vocabulary, args.exp3rt_dir, reviews, meta,
+                                train_keys, name=f"EXP3RT {name}",
+                                input_length=args.input_length,
+                                max_decode_length=args.max_decode_length,
+                                batch_size=args.batch_size))
     elif kind == "python":
       out.append(rr.load_plugin(rest, rr.RerankContext(domain, os.path.join(out_dir, "plugin"),
                                                        options=vars(args))))
     else:
       raise UserFacingError(f"--reranker {spec}: unknown kind '{kind}' "
-                            "(user-average, item-average, student:..., python:...)")
+                            "(user-average, item-average, student:..., exp3rt:..., python:...)")
   return out
 
 
@@ -143,7 +163,7 @@ def main(args: argparse.Namespace) -> int:
   t_fit = time.time()
   ret.fit(split.train)
   fit_s = time.time() - t_fit
-  rerankers = make_rerankers(args, domain, split, args.out)
+  rerankers = make_rerankers(args, domain, split, args.out, reviews, meta)
   result = evaluate.evaluate(split, ret, rerankers, items,
                              evaluate.EvalConfig(n=args.n, ks=ks, max_users=args.max_users,
                                                  max_history=args.max_history, seed=args.seed),

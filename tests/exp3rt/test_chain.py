@@ -70,3 +70,40 @@ def test_chain_with_own_and_teacher_profiles(trained):
       assert saved["decoded_sequences"] >= n_reviews + len(preds)
     else:
       assert saved["decoded_sequences"] == len(preds)
+
+
+@pytest.mark.slow
+def test_exp3rt_student_reranks_from_training_reviews_only(trained, tmp_path):
+  from recsaver_t5x.data import readers
+  from recsaver_t5x.exp3rt import corpus as corpus_lib
+  from recsaver_t5x.rerank import interactions, split as split_lib
+  from recsaver_t5x.rerank.exp3rt_reranker import Exp3rtReranker
+  from recsaver_t5x.rerank.rerankers import Query
+  prep, out, model, spm, _ = trained
+  reviews, meta, _ = corpus_lib.manifest_sources(str(prep))
+  # Leakage: profiles read training interactions only (the held-out one of each user never).
+  data = interactions.read_interactions(reviews, progress=False)
+  split = split_lib.leave_last_out(data)
+  d, rows = data, np.flatnonzero(split.train_mask)
+  keys = set(zip(d.user_ids[d.user[rows]].tolist(), d.item_ids[d.item[rows]].tolist(),
+                 d.ts[rows].tolist()))
+  rr = Exp3rtReranker(str(model), spm, str(out), reviews, meta, keys, input_length=256,
+                      max_decode_length=24)
+  users = [str(d.user_ids[u]) for u in split.test_users[:5]]
+  held = {(str(d.user_ids[d.user[r]]), str(d.item_ids[d.item[r]]), int(d.ts[r]))
+          for r in split.heldout_rows[:5]}
+  items = [rr.corpus.item(a) for a in list(rr.corpus.by_item)[:4]]
+  sels = rr.selections([Query(u, (), tuple(items)) for u in users])
+  used = {rr.corpus.review(r) for s in sels for r in s.user_ids + s.item_ids}
+  assert used and not {(r.user_id, r.asin, r.timestamp) for r in used} & held
+  assert all(len(s.user_ids) <= 4 and len(s.item_ids) <= 3 for s in sels)  # the EXP3RT dir's caps
+  assert all(rr.corpus.review(r).user_id != s.user_id for s in sels for r in s.item_ids)
+  # End to end through `recsaver rerank`: one model call per (user, candidate).
+  res_dir = tmp_path / "rerank"
+  assert cli.main(["rerank", "--prepared", str(prep), "--out", str(res_dir), "-N", "4",
+                   "--iterations", "5", "--max-users", "3", "--reranker", f"exp3rt:e={model}",
+                   "--vocabulary", spm, "--exp3rt-dir", str(out), "--input-length", "256",
+                   "--max-decode-length", "24", "--no-progress"]) == 0
+  res = json.loads((res_dir / "rerank.json").read_text())
+  (m,) = [m for m in res["methods"] if m["name"] == "EXP3RT e"]
+  assert res["eval_users"] == 3 and 3 * 4 <= m["calls"] <= 3 * 5
