@@ -77,22 +77,15 @@ def _print_links(study, base: str) -> None:
 
 def _serve(study, args) -> int:
   import signal  # pylint: disable=import-outside-toplevel
-  import socket  # pylint: disable=import-outside-toplevel
   import threading  # pylint: disable=import-outside-toplevel
   import time  # pylint: disable=import-outside-toplevel
   import uvicorn  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.annotate.app import create_app  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.serve.serve_cli import _is_loopback  # pylint: disable=import-outside-toplevel
-  if not _is_loopback(args.host):
+  from recsaver_t5x.serve import listen  # pylint: disable=import-outside-toplevel
+  if not listen.is_loopback(args.host):
     print(f"recsaver annotate: binding {args.host}: the links work beyond this machine",
           file=sys.stderr)
-  sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-  sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-  try:
-    sock.bind((args.host, args.port))
-  except OSError as e:
-    raise UserFacingError(f"cannot bind {args.host}:{args.port}: {e.strerror}") from None
+  sock = listen.bind(args.host, args.port)
   port = sock.getsockname()[1]
   server = uvicorn.Server(uvicorn.Config(create_app(study), log_level="warning", access_log=False))
 

@@ -12,7 +12,6 @@ at start-up). SIGINT/SIGTERM stop accepting, finish what was accepted, then exit
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import socket
 import sys
@@ -68,15 +67,6 @@ def _scale(text: str):
     raise UserFacingError(f"--rating-scale {text!r}: expected LOW..HIGH, e.g. 1..5 ({e})") from None
 
 
-def _is_loopback(host: str) -> bool:
-  if host == "localhost":
-    return True
-  try:
-    return ipaddress.ip_address(host).is_loopback
-  except ValueError:
-    return False
-
-
 def build(args: argparse.Namespace):
   """(engine, app) from the parsed flags (also used by the benchmark and tests)."""
   # pylint: disable=import-outside-toplevel
@@ -103,8 +93,8 @@ def build(args: argparse.Namespace):
 
 def main(args: argparse.Namespace) -> int:
   import uvicorn  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
-  if not _is_loopback(args.host):
+  from recsaver_t5x.serve import listen  # pylint: disable=import-outside-toplevel
+  if not listen.is_loopback(args.host):
     print(f"recsaver serve: binding {args.host}: reachable beyond this machine (no "
           "authentication)", file=sys.stderr)
   t0 = time.perf_counter()
@@ -113,18 +103,12 @@ def main(args: argparse.Namespace) -> int:
     shapes = engine.warmup()
     print(f"warm-up: {shapes} bucket shapes, {engine.compile_counter.count} compilations, "
           f"{time.perf_counter() - t0:.1f}s", file=sys.stderr)
-  family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-  sock = socket.socket(family, socket.SOCK_STREAM)
-  sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-  try:
-    sock.bind((args.host, args.port))
-  except OSError as e:
-    raise UserFacingError(f"cannot bind {args.host}:{args.port}: {e.strerror}") from None
+  sock = listen.bind(args.host, args.port)
   port = sock.getsockname()[1]
   server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level,
                                          timeout_graceful_shutdown=args.graceful_timeout,
                                          access_log=False))
-  host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+  host = f"[{args.host}]" if sock.family == socket.AF_INET6 else args.host
 
   def announce():
     while not server.started and not server.should_exit:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from tests.exp3rt import scripted_teacher_base
+from tests import loopback_teacher
 
 
 def answer(prompt: str) -> str:
@@ -32,4 +32,4 @@ def answer(prompt: str) -> str:
   return f"### Rating ###\n{rating}"
 
 
-RuleTeacher = scripted_teacher_base.make(answer)
+RuleTeacher = loopback_teacher.make(answer)

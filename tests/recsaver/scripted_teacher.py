@@ -8,10 +8,9 @@ The real teacher (llama.cpp with SmolLM2) is exercised by the slow tests.
 """
 from __future__ import annotations
 
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests import loopback_teacher
 
 EXPLAIN = {
     "praise": ("### Reason ###\nThe user gave a rating of {r} because the conditioner fits. "
@@ -33,45 +32,6 @@ def answer(prompt: str) -> str:
   return EXPLAIN[title].format(r=rating)
 
 
-class ScriptedTeacher:
+class ScriptedTeacher(loopback_teacher.make(answer)):
   def __init__(self, model: str = "scripted"):
-    self.model = model
-    self.prompts: list[str] = []
-    outer = self
-
-    class Handler(BaseHTTPRequestHandler):
-      protocol_version = "HTTP/1.1"
-
-      def log_message(self, *args):
-        pass
-
-      def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-        prompt = body["messages"][-1]["content"]
-        outer.prompts.append(prompt)
-        resp = {"id": "x", "object": "chat.completion", "model": outer.model,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": answer(prompt)}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
-        data = json.dumps(resp).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    self._httpd.daemon_threads = True
-    self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-  @property
-  def url(self) -> str:
-    return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-  def __enter__(self) -> "ScriptedTeacher":
-    self._thread.start()
-    return self
-
-  def __exit__(self, *exc) -> None:
-    self._httpd.shutdown()
-    self._httpd.server_close()
+    super().__init__(model)

@@ -9,7 +9,7 @@ import pytest
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.serve import protocol, student
 from recsaver_t5x.serve.engine import Buckets
-from recsaver_t5x.serve.serve_cli import _is_loopback
+from recsaver_t5x.serve.listen import is_loopback
 from tests.conftest import SHARED
 
 SPM = SHARED / "fixtures" / "t5x_tiny" / "spm.model"
@@ -87,5 +87,5 @@ def test_checkpoint_kinds_and_vocabulary(tmp_path):
 
 
 def test_loopback():
-  assert _is_loopback("127.0.0.1") and _is_loopback("::1") and _is_loopback("localhost")
-  assert not _is_loopback("0.0.0.0") and not _is_loopback("192.168.1.4")
+  assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+  assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
