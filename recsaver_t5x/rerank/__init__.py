@@ -7,6 +7,7 @@
   rerankers.py     the Reranker protocol, naive/item averages, the plug-in hook
   student.py       a trained `recsaver train` student: expected rating from rating-token probabilities
   exp3rt_reranker.py  an EXP3RT student: profiles from training reviews -> expected rating
+  teacher_reranker.py the teacher zero-shot (one call per candidate, resumable store)
   evaluate.py      split -> retriever -> top-N -> rerankers -> metrics for both protocols
   metrics.py       Recall@k, NDCG@k, MRR (checked against ir-measures in the tests)
   report.py        the table (markdown/JSON) and the NDCG@k plot

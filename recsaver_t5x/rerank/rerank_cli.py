@@ -12,7 +12,10 @@ leave-last-out, fits the retriever, and writes rerank.md (tables for the "as ret
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+
+from recsaver_t5x.teacher.options import add_teacher_arguments
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -41,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   rr.add_argument("--reranker", action="append", default=[], metavar="SPEC",
                   help="user-average | item-average | student:[NAME=]MODEL_DIR | "
                        "exp3rt:[NAME=]MODEL_DIR (an EXP3RT student; needs --exp3rt-dir) | "
+                       "teacher[:VARIANT] (the teacher zero-shot, one call per candidate; "
+                       "VARIANT default no_reasoning) | "
                        "python:MODULE:FUNCTION (a factory taking a RerankContext); repeatable")
   rr.add_argument("--exp3rt-dir", help="the domain's EXP3RT directory (`recsaver preferences` "
                   "output): caps, criterion, budgets and scale the EXP3RT student was trained with")
@@ -53,6 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   rr.add_argument("--input-length", type=int, default=768)
   rr.add_argument("--max-decode-length", type=int, default=96)
   rr.add_argument("--batch-size", type=int, default=16)
+  tr = p.add_argument_group("teacher reranker")
+  tr.add_argument("--store", help="teacher sample store (default: OUT/teacher_samples.jsonl)")
+  tr.add_argument("--max-tokens", type=int, default=64, help="teacher answer length")
+  add_teacher_arguments(p, default_logprobs=True)
   ev = p.add_argument_group("evaluation")
   ev.add_argument("--max-users", type=int, help="evaluate a seeded sample of test users")
   ev.add_argument("--max-history", type=int, default=10, help="training reviews in a prompt")
@@ -78,8 +87,8 @@ def _sources(args) -> tuple[str, list[str], list[str]]:
   return args.domain, args.reviews, args.meta
 
 
-def make_rerankers(args, domain: str, split, out_dir: str, reviews=(), meta=()) -> list:
-  """The rerankers named by --reranker, in order."""
+def make_rerankers(args, domain: str, split, out_dir: str, reviews=(), meta=(), teacher=None) -> list:
+  """The rerankers named by --reranker, in order. `teacher`: (ClientConfig, SampleStore) or None."""
   # pylint: disable=import-outside-toplevel
   import numpy as np
   from recsaver_t5x.errors import UserFacingError
@@ -124,12 +133,24 @@ def make_rerankers(args, domain: str, split, out_dir: str, reviews=(), meta=()) 
                                 input_length=args.input_length,
                                 max_decode_length=args.max_decode_length,
                                 batch_size=args.batch_size))
+    elif kind == "teacher":
+      from recsaver_t5x.rerank.teacher_reranker import TeacherReranker
+      from recsaver_t5x.teacher.sampler import SamplingConfig
+      if teacher is None:
+        raise UserFacingError(f"--reranker {spec}: no teacher open")  # main() opens it
+      budget = variants.Budget(**{k: v for k, v in (("max_prompt_chars", args.max_prompt_chars),
+                                                    ("max_field_chars", args.max_field_chars)) if v})
+      config, store = teacher
+      out.append(TeacherReranker(config, store, domain, rest or "no_reasoning",
+                                 SamplingConfig(max_tokens=args.max_tokens, budget=budget,
+                                                logprobs=args.logprobs, base_seed=args.seed),
+                                 progress=not args.no_progress))
     elif kind == "python":
       out.append(rr.load_plugin(rest, rr.RerankContext(domain, os.path.join(out_dir, "plugin"),
                                                        options=vars(args))))
     else:
       raise UserFacingError(f"--reranker {spec}: unknown kind '{kind}' "
-                            "(user-average, item-average, student:..., exp3rt:..., python:...)")
+                            "(user-average, item-average, student:..., exp3rt:..., teacher, python:...)")
   return out
 
 
@@ -163,11 +184,19 @@ def main(args: argparse.Namespace) -> int:
   t_fit = time.time()
   ret.fit(split.train)
   fit_s = time.time() - t_fit
-  rerankers = make_rerankers(args, domain, split, args.out, reviews, meta)
-  result = evaluate.evaluate(split, ret, rerankers, items,
-                             evaluate.EvalConfig(n=args.n, ks=ks, max_users=args.max_users,
-                                                 max_history=args.max_history, seed=args.seed),
-                             progress=progress)
+  with contextlib.ExitStack() as stack:
+    teacher = None
+    if any(s.partition(":")[0] == "teacher" for s in args.reranker):
+      from recsaver_t5x.teacher.options import teacher_from_args
+      from recsaver_t5x.teacher.store import SampleStore
+      os.makedirs(args.out, exist_ok=True)
+      store = stack.enter_context(SampleStore(args.store or os.path.join(args.out, "teacher_samples.jsonl")))
+      teacher = (stack.enter_context(teacher_from_args(args, log_dir=args.out)), store)
+    rerankers = make_rerankers(args, domain, split, args.out, reviews, meta, teacher)
+    result = evaluate.evaluate(split, ret, rerankers, items,
+                               evaluate.EvalConfig(n=args.n, ks=ks, max_users=args.max_users,
+                                                   max_history=args.max_history, seed=args.seed),
+                               progress=progress)
   result.update(domain=domain, sources={"reviews": reviews, "meta": meta},
                 retriever={"config": dataclasses.asdict(cfg),
                            "fit_seconds": round(fit_s, 3)},

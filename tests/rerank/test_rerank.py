@@ -181,3 +181,26 @@ def test_cli_on_a_prepared_domain_by_time(amazon_dir, tmp_path, capsys):
   res = json.loads((out / "rerank.json").read_text())
   assert res["domain"] == "digital_music" and res["split"]["split_by"] == "time"
   assert res["ks"] == [1, 5] and res["methods"][0]["name"].startswith("retriever: ALS")
+
+
+@pytest.mark.slow
+def test_teacher_reranker_with_the_embedded_teacher_resumes_from_its_store(amazon_dir, tmp_path, capsys):
+  out = tmp_path / "teacher"
+  args = ["--reviews", str(amazon_dir / MAG), "--meta", str(amazon_dir / MAG_META),
+          "--domain", "magazine_subscriptions", "--out", str(out), "-N", "3", "--iterations", "5",
+          "--max-users", "2", "--reranker", "teacher", "--max-tokens", "8",
+          "--max-prompt-chars", "1500", "--max-field-chars", "100"]
+  code, io = _run_cli(args, capsys)
+  assert code == 0, io.err
+  res = json.loads((out / "rerank.json").read_text())
+  (m,) = [m for m in res["methods"] if m["name"].startswith("teacher ")]
+  assert "(no_reasoning)" in m["name"] and 2 * 3 <= m["calls"] <= 2 * 4  # + inserted held-out items
+  store = (out / "teacher_samples.jsonl").read_text().splitlines()
+  assert len(store) == m["calls"]
+  first = m["metrics"]
+  code, io = _run_cli(args, capsys)  # a rerun: every answer is in the store
+  assert code == 0, io.err
+  assert (out / "teacher_samples.jsonl").read_text().splitlines() == store
+  (m,) = [m for m in json.loads((out / "rerank.json").read_text())["methods"]
+          if m["name"].startswith("teacher ")]
+  assert m["metrics"] == first
