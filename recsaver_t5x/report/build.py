@@ -94,7 +94,7 @@ def students_section(run_dirs: Sequence[str]) -> Section:
     return Section("Tables 4 and 5: fine-tuned students", "_No student has been evaluated._")
   body = ("Rows: students (targets with or without reasoning; samples x filters). AUCs come from the "
           "probabilities of the five rating tokens.\n\n"
-          + format_table(rows, columns=TABLE3_COLUMNS + AUC_COLUMNS, extra=(("n", "n"), ("n_unparsed", "unparsed"))))
+          + format_table(rows, columns=TABLE3_COLUMNS + AUC_COLUMNS))
   return Section("Tables 4 and 5: fine-tuned students", body)
 
 

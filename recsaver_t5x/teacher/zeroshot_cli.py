@@ -29,7 +29,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--demo-tries", type=int, default=16,
                  help="one_shot: training examples tried for a solved demonstration")
   p.add_argument("--unparsed", default="exclude",
-                 help="how unparsed answers count: 'exclude' or 'fallback:K' (always reported)")
+                 help="how unparsed answers count: 'exclude' or 'fallback:K' (always reported; "
+                 "'distribution' is for students: a teacher's unparsed answer has no rating "
+                 "position to read probabilities at)")
   p.add_argument("--store", help="sample store (default: <out>/samples.jsonl)")
   p.add_argument("--no-progress", action="store_true")
   add_teacher_arguments(p)
@@ -45,6 +47,10 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.teacher.store import SampleStore
   from recsaver_t5x.teacher.zeroshot import stratified_head, zeroshot
 
+  from recsaver_t5x.errors import UserFacingError
+  if not (args.unparsed == "exclude" or args.unparsed.startswith("fallback:")):
+    raise UserFacingError(f"--unparsed {args.unparsed!r}: use 'exclude' or 'fallback:K' for a "
+                          "teacher ('distribution' is a student policy, see `recsaver evaluate`)")
   variants = parse_variants(args.variants)
   test = stratified_head(data_io.read_split(args.prepared, "test"), args.limit)
   train = data_io.read_split(args.prepared, "train") if any(v.one_shot for v in variants) else []

@@ -33,6 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="which reasoning metrics (comma-separated)")
   parser.add_argument("--bertscore_model", default="auto",
                       help="BERTScore model (see `recsaver reasoning-metrics --help`)")
+  parser.add_argument("--unparsed", default="exclude",
+                      help="how a decode without a parsable rating counts: 'exclude', "
+                      "'fallback:K', or 'distribution' (the most probable rating token after "
+                      "the appended marker); always reported in the tables")
   parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                       help="print one table from several metrics.json files and exit")
   parser.add_argument("--labels", help="comma-separated row labels for --compare")
@@ -48,6 +52,11 @@ def main(args: argparse.Namespace) -> int:
     return 0
   if not args.model_dir or not args.task:
     raise UserFacingError("--model_dir and --task are required (or --compare FILES)")
+  from recsaver_t5x.eval.rating_metrics import check_unparsed_policy  # pylint: disable=import-outside-toplevel
+  try:
+    check_unparsed_policy(args.unparsed)
+  except ValueError as e:
+    raise UserFacingError(f"--unparsed: {e}") from None
   import importlib  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], "GPU")
@@ -60,7 +69,8 @@ def main(args: argparse.Namespace) -> int:
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
       batch_size=args.batch_size, label=args.label, references=args.references,
-      scorer_config=_scorer_config(args) if args.references else None)
+      scorer_config=_scorer_config(args) if args.references else None,
+      unparsed=args.unparsed)
   print(json.dumps(results, sort_keys=True, default=float))
   return 0
 

@@ -152,11 +152,14 @@ def _read_predictions(path: str) -> dict[str, Prediction]:
   return done
 
 
-def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
+def task_metrics(task: seqio.Task, predictions: Sequence[Prediction],
+                 unparsed: str = "exclude") -> dict:
   """The task's seqio metric fns on our predictions, plus counts.
 
   Targets/predictions are built exactly as seqio's Evaluator builds them (the task's
-  postprocess_fn), the probabilities are passed as aux values.
+  postprocess_fn), the probabilities are passed as aux values. The seqio metric fns exclude
+  unparsed predictions; another `unparsed` policy ("fallback:K", "distribution") recomputes
+  the text metrics under it. The policy is part of the result (`unparsed_policy`).
   """
   targets = [task.postprocess_fn(None, example={"rating": p.true_rating,
                                                 "example_id": p.example_id.encode()},
@@ -169,7 +172,17 @@ def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
   for fn in task.predict_with_aux_metric_fns:
     out.update(fn(targets, preds, aux))
   out["n_marker_appended"] = int(sum(p.marker_appended for p in predictions))
+  out["unparsed_policy"] = "exclude"
+  if unparsed != "exclude":
+    out.update(_policy_metrics(predictions, unparsed))
   return out
+
+
+def _policy_metrics(preds: Sequence[Prediction], unparsed: str) -> dict:
+  m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
+                     probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
+  return {k: m[k] for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse",
+                            "unparsed_policy")}
 
 
 def reasoning_report(preds: Sequence[Prediction], references_path: str,
@@ -194,8 +207,11 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
              split: str = "test", step: Optional[int] = None, input_length: int = 2048,
              max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
              progress: bool = True, references: Optional[str] = None,
-             scorer_config: Any = None) -> dict:
+             scorer_config: Any = None, unparsed: str = "exclude") -> dict:
   """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
+
+  `unparsed`: how a decode without a parsable rating counts ("exclude", "fallback:K", or
+  "distribution": the most probable rating after the appended marker); always reported.
 
   With `references` (a `recsaver references` output), the decoded reasoning is also scored
   against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
@@ -209,11 +225,11 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
     preds = predict_task(config, params, task, split, input_length, max_decode_length,
                          batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
                          progress)
-    results[task.name] = task_metrics(task, preds)
+    results[task.name] = task_metrics(task, preds, unparsed)
     rows.append((f"{label or task.name}", results[task.name]))
     all_preds += preds
   if len(rows) > 1:  # the mixture as a whole (same metrics over all its examples)
-    results["all"] = overall_metrics(all_preds)
+    results["all"] = overall_metrics(all_preds, unparsed)
     rows.append((f"{label or mixture_or_task_name} (all)", results["all"]))
   if references:
     report = reasoning_report(all_preds, references, scorer_config)
@@ -224,15 +240,13 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
     json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
                "task": mixture_or_task_name, "metrics": results}, f, indent=2)
   with open(os.path.join(output_dir, "metrics.md"), "w", encoding="utf-8") as f:
-    f.write(format_table(rows, columns=TABLE_COLUMNS,
-                         extra=(("n", "n"), ("n_unparsed", "unparsed"))) + "\n")
+    f.write(format_table(rows, columns=TABLE_COLUMNS) + "\n")
   return results
 
 
-def overall_metrics(preds: Sequence[Prediction]) -> dict:
+def overall_metrics(preds: Sequence[Prediction], unparsed: str = "exclude") -> dict:
   m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
-                     probs=np.asarray([p.probs for p in preds]))
-  m.pop("unparsed_policy", None)
+                     probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
   m["n_marker_appended"] = int(sum(p.marker_appended for p in preds))
   return m
 
@@ -247,4 +261,4 @@ def comparison_table(metrics_files: Sequence[str], labels: Optional[Sequence[str
       saved = json.load(f)
     m = saved["metrics"].get(task) or next(iter(saved["metrics"].values()))
     rows.append((labels[i] if labels else f"{saved['task']} @ {saved['step']}", m))
-  return format_table(rows, columns=TABLE_COLUMNS, extra=(("n", "n"), ("n_unparsed", "unparsed")))
+  return format_table(rows, columns=TABLE_COLUMNS)
