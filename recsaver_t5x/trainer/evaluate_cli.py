@@ -15,7 +15,15 @@ import os
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--model_dir", help="a `recsaver train` MODEL_DIR")
+  parser.add_argument("--model_dir", help="a `recsaver train` or `t5x.train` MODEL_DIR (legacy "
+                      "or orbax checkpoints), or one checkpoint_<step> directory")
+  parser.add_argument("--model-config", "--model_config", dest="model_config",
+                      help="the network: a T5X gin file (e.g. the run's config.gin) or a JSON "
+                      "config (ours, a HF config.json); default: config.json or config.gin in "
+                      "MODEL_DIR")
+  parser.add_argument("--gin_search_path", action="append", default=[],
+                      help="where --model-config's gin includes are found (repeatable; e.g. a "
+                      "T5X source checkout)")
   parser.add_argument("--task", help="eval task or mixture, e.g. recsaver_beauty_reason_eval")
   parser.add_argument("--tasks_config", help="seqio_tasks JSON config registering the domains")
   parser.add_argument("--task_module", action="append", default=[],
@@ -70,7 +78,8 @@ def main(args: argparse.Namespace) -> int:
       input_length=args.input_length, max_decode_length=args.max_decode_length,
       batch_size=args.batch_size, label=args.label, references=args.references,
       scorer_config=_scorer_config(args) if args.references else None,
-      unparsed=args.unparsed)
+      unparsed=args.unparsed, model_config=args.model_config,
+      gin_search_paths=args.gin_search_path)
   print(json.dumps(results, sort_keys=True, default=float))
   return 0
 

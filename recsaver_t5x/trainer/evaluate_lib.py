@@ -26,9 +26,9 @@ from tqdm.auto import tqdm
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
-from recsaver_t5x.model import checkpoints, decoding
+from recsaver_t5x.model import checkpoints, decoding, t5x_config
 from recsaver_t5x.model.config import T5Config
-from recsaver_t5x.model.network import Transformer
+from recsaver_t5x.model.network import Transformer, init_params
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
 from recsaver_t5x.prompting.parse import parse_answer
 
@@ -50,18 +50,44 @@ class Prediction:
     return dataclasses.asdict(self)
 
 
-def load_model(model_dir: str, step: Optional[int] = None) -> tuple[T5Config, Any, int]:
-  """(config, params, step) of a `recsaver train` model directory."""
-  cfg_path = os.path.join(model_dir, "config.json")
-  if not os.path.isfile(cfg_path):
-    raise UserFacingError(f"{model_dir}: no config.json (not a `recsaver train` model dir)")
-  with open(cfg_path, encoding="utf-8") as f:
-    config = T5Config.from_dict(json.load(f))
-  step = checkpoints.latest_step(model_dir) if step is None else step
-  if step is None:
-    raise UserFacingError(f"{model_dir}: no checkpoint_<step> directory")
-  params = checkpoints.restore_checkpoint(model_dir, step)
+def load_model(model_dir: str, step: Optional[int] = None, model_config: Optional[str] = None,
+               gin_search_paths: Sequence[str] = ()) -> tuple[T5Config, Any, int]:
+  """(config, params, step) of a model directory.
+
+  `model_dir`: a `recsaver train` MODEL_DIR, a `t5x.train` MODEL_DIR (legacy or orbax
+  checkpoints; its `config.gin` gives the network), or one `checkpoint_<step>` directory.
+  `model_config` (a .gin or .json file, see `t5x_config.read_model_config`) overrides the
+  config found in the directory.
+  """
+  config = t5x_config.find_model_config(model_dir, model_config, gin_search_paths)
+  name = os.path.basename(os.path.normpath(model_dir))
+  if name.startswith("checkpoint_") and name[len("checkpoint_"):].isdigit():
+    ckpt_dir, step = model_dir, int(name[len("checkpoint_"):])
+  else:
+    step = checkpoints.latest_step(model_dir) if step is None else step
+    if step is None:
+      raise UserFacingError(f"{model_dir}: no checkpoint_<step> directory")
+    ckpt_dir = os.path.join(model_dir, f"checkpoint_{step}")
+    if not os.path.isdir(ckpt_dir):
+      raise UserFacingError(f"{model_dir}: no checkpoint_{step} directory")
+  params = checkpoints.load_t5x_checkpoint(ckpt_dir)
+  _check_params(params, config, ckpt_dir)
   return config.replace(dropout_rate=0.0), params, step
+
+
+def _check_params(params: Any, config: T5Config, where: str) -> None:
+  """The checkpoint's parameter tree must be the one `config` builds (one-line error)."""
+  want = jax.eval_shape(lambda: init_params(config, jax.random.PRNGKey(0)))
+  got_flat, want_flat = checkpoints.flatten(params), checkpoints.flatten(want)
+  if set(got_flat) != set(want_flat):
+    missing = sorted(set(want_flat) - set(got_flat))
+    extra = sorted(set(got_flat) - set(want_flat))
+    raise UserFacingError(f"{where}: checkpoint parameters do not match the model config "
+                          f"(missing {missing[:3]}, unexpected {extra[:3]})")
+  for k, w in want_flat.items():
+    if tuple(np.shape(got_flat[k])) != tuple(w.shape):
+      raise UserFacingError(f"{where}: parameter {k} has shape {tuple(np.shape(got_flat[k]))}, "
+                            f"the model config wants {tuple(w.shape)} (wrong model config?)")
 
 
 def eval_tasks(name: str) -> list[seqio.Task]:
@@ -207,7 +233,8 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
              split: str = "test", step: Optional[int] = None, input_length: int = 2048,
              max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
              progress: bool = True, references: Optional[str] = None,
-             scorer_config: Any = None, unparsed: str = "exclude") -> dict:
+             scorer_config: Any = None, unparsed: str = "exclude",
+             model_config: Optional[str] = None, gin_search_paths: Sequence[str] = ()) -> dict:
   """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
 
   `unparsed`: how a decode without a parsable rating counts ("exclude", "fallback:K", or
@@ -215,13 +242,22 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
 
   With `references` (a `recsaver references` output), the decoded reasoning is also scored
   against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
+  `model_dir` may be a `t5x.train` MODEL_DIR or checkpoint (see `load_model`).
   """
-  config, params, step = load_model(model_dir, step)
+  config, params, step = load_model(model_dir, step, model_config, gin_search_paths)
   params = jax.device_put(params)
-  output_dir = output_dir or os.path.join(model_dir, f"eval_{step}")
+  if output_dir is None:  # next to the checkpoints (beside a checkpoint_<step> dir given alone)
+    base = os.path.normpath(model_dir)
+    if os.path.basename(base) == f"checkpoint_{step}":
+      base = os.path.dirname(base)
+    output_dir = os.path.join(base, f"eval_{step}")
   os.makedirs(output_dir, exist_ok=True)
   results, rows, all_preds = {}, [], []
   for task in eval_tasks(mixture_or_task_name):
+    pieces = task.output_features["inputs"].vocabulary.vocab_size
+    if pieces > config.vocab_size:
+      raise UserFacingError(f"task {task.name}: its vocabulary has {pieces} pieces but the model "
+                            f"only {config.vocab_size} embedding rows (wrong model or tasks?)")
     preds = predict_task(config, params, task, split, input_length, max_decode_length,
                          batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
                          progress)
