@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alignment": ("recsaver_t5x.recsaver.alignment_cli", "human annotations (+ reasoning metrics) -> agreement and alignment tables 6-9, 13"),
     "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
     "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
+    "export": ("recsaver_t5x.model.export_cli", "a student (ours or T5X's) as a Hugging Face directory with its tokenizer (--hf)"),
     "report": ("recsaver_t5x.report.report_cli", "report (tables, plots, examples) of one or several run dirs"),
 }
 

@@ -26,9 +26,10 @@ from tqdm.auto import tqdm
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
-from recsaver_t5x.model import checkpoints, decoding, t5x_config
+from recsaver_t5x.model import decoding
+from recsaver_t5x.model import model_dir as model_dir_lib
 from recsaver_t5x.model.config import T5Config
-from recsaver_t5x.model.network import Transformer, init_params
+from recsaver_t5x.model.network import Transformer
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
 from recsaver_t5x.prompting.parse import parse_answer
 
@@ -52,42 +53,10 @@ class Prediction:
 
 def load_model(model_dir: str, step: Optional[int] = None, model_config: Optional[str] = None,
                gin_search_paths: Sequence[str] = ()) -> tuple[T5Config, Any, int]:
-  """(config, params, step) of a model directory.
-
-  `model_dir`: a `recsaver train` MODEL_DIR, a `t5x.train` MODEL_DIR (legacy or orbax
-  checkpoints; its `config.gin` gives the network), or one `checkpoint_<step>` directory.
-  `model_config` (a .gin or .json file, see `t5x_config.read_model_config`) overrides the
-  config found in the directory.
-  """
-  config = t5x_config.find_model_config(model_dir, model_config, gin_search_paths)
-  name = os.path.basename(os.path.normpath(model_dir))
-  if name.startswith("checkpoint_") and name[len("checkpoint_"):].isdigit():
-    ckpt_dir, step = model_dir, int(name[len("checkpoint_"):])
-  else:
-    step = checkpoints.latest_step(model_dir) if step is None else step
-    if step is None:
-      raise UserFacingError(f"{model_dir}: no checkpoint_<step> directory")
-    ckpt_dir = os.path.join(model_dir, f"checkpoint_{step}")
-    if not os.path.isdir(ckpt_dir):
-      raise UserFacingError(f"{model_dir}: no checkpoint_{step} directory")
-  params = checkpoints.load_t5x_checkpoint(ckpt_dir)
-  _check_params(params, config, ckpt_dir)
+  """(config without dropout, params, step): see `model_dir.load_model_dir`."""
+  config, params, step = model_dir_lib.load_model_dir(model_dir, step, model_config,
+                                                      gin_search_paths)
   return config.replace(dropout_rate=0.0), params, step
-
-
-def _check_params(params: Any, config: T5Config, where: str) -> None:
-  """The checkpoint's parameter tree must be the one `config` builds (one-line error)."""
-  want = jax.eval_shape(lambda: init_params(config, jax.random.PRNGKey(0)))
-  got_flat, want_flat = checkpoints.flatten(params), checkpoints.flatten(want)
-  if set(got_flat) != set(want_flat):
-    missing = sorted(set(want_flat) - set(got_flat))
-    extra = sorted(set(got_flat) - set(want_flat))
-    raise UserFacingError(f"{where}: checkpoint parameters do not match the model config "
-                          f"(missing {missing[:3]}, unexpected {extra[:3]})")
-  for k, w in want_flat.items():
-    if tuple(np.shape(got_flat[k])) != tuple(w.shape):
-      raise UserFacingError(f"{where}: parameter {k} has shape {tuple(np.shape(got_flat[k]))}, "
-                            f"the model config wants {tuple(w.shape)} (wrong model config?)")
 
 
 def eval_tasks(name: str) -> list[seqio.Task]:
