@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table
   from recsaver_t5x.prompting.variants import Budget, parse_variants
-  from recsaver_t5x.teacher.options import teacher_from_args
+  from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args
   from recsaver_t5x.teacher.sampler import SamplingConfig
   from recsaver_t5x.teacher.store import SampleStore
   from recsaver_t5x.teacher.zeroshot import stratified_head, zeroshot
@@ -63,6 +63,7 @@ def main(args: argparse.Namespace) -> int:
   with SampleStore(store_path) as store, teacher_from_args(args, log_dir=args.out) as config:
     if store.repaired_bytes:
       print(f"{store_path}: removed a torn last record ({store.repaired_bytes} bytes)", file=sys.stderr)
+    cfg = dataclasses.replace(cfg, constrained=constrained_mode(args, config))
     result = zeroshot(config, store, test, train, variants, cfg, demo_tries=args.demo_tries,
                       unparsed=args.unparsed, progress=not args.no_progress)
     model, urls = config.model, config.base_urls
@@ -70,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
   columns = TABLE3_COLUMNS + (AUC_COLUMNS if args.logprobs else ())
   table = format_table(result.rows, columns=columns)
   note = (f"Zero-shot on {len(test)} test examples of {args.prepared}; teacher {model}; "
-          f"T={args.temperature}; unparsed answers: {args.unparsed} (count in 'unparsed').")
+          f"T={args.temperature}; unparsed answers: {args.unparsed} (count in 'unparsed'); "
+          f"output {'constrained: ' + cfg.constrained if cfg.constrained else 'free (the paper)'}.")
   if args.logprobs:
     note += " AUCs are over the answers with rating probabilities (n_with_probs in the CSV)."
   if result.demo_example_id:
@@ -91,6 +93,7 @@ def main(args: argparse.Namespace) -> int:
                "variants": [v.name for v in variants], "temperature": args.temperature,
                "max_tokens": args.max_tokens, "seed": args.seed, "n_test": len(test),
                "budget": dataclasses.asdict(cfg.budget), "unparsed": args.unparsed,
+               "constrained": cfg.constrained,
                "demo_example_id": result.demo_example_id, "store": store_path}, f, indent=2)
   print(note)
   print(table)
