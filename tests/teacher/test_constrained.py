@@ -14,7 +14,6 @@ from recsaver_t5x.scale import RatingScale
 from recsaver_t5x.teacher import constrained as cn
 from recsaver_t5x.teacher.client import ClientConfig, TeacherClient
 from recsaver_t5x.teacher.sampler import SamplingConfig, _sample_from, example_jobs
-from recsaver_t5x.teacher.store import SampleStore
 
 from .conftest import make_example
 
