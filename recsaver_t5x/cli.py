@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
     "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
     "rerank": ("recsaver_t5x.rerank.rerank_cli", "top-N from a CF retriever, reranked by rating models: Recall/NDCG/MRR, plot"),
+    "export": ("recsaver_t5x.model.export_cli", "a student (ours or T5X's) as a Hugging Face directory with its tokenizer (--hf)"),
     "report": ("recsaver_t5x.report.report_cli", "report (tables, plots, examples) of one or several run dirs"),
     "serve": ("recsaver_t5x.serve.serve_cli", "serve a trained student as an OpenAI-compatible HTTP endpoint (dynamic batching)"),
     "annotate": ("recsaver_t5x.annotate.annotate_cli", "web page for the human study: raters judge reasoning texts -> `recsaver alignment` input"),

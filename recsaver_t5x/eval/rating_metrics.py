@@ -3,7 +3,10 @@
 Unparsed predictions (None) are never dropped silently: `n_unparsed` is always reported and the
 policy that decides how they count is explicit:
   * "exclude"     - accuracy/F1/MAE/RMSE over parsed predictions only (coverage = 1 - unparsed/n);
-  * "fallback:K"  - an unparsed prediction counts as rating K (e.g. "fallback:3").
+  * "fallback:K"  - an unparsed prediction counts as rating K (e.g. "fallback:3");
+  * "distribution" - an unparsed prediction counts as the most probable rating of its
+    rating-token distribution (a student's decode with the marker appended, see
+    `model.rating_probs`), so no prediction is left out; needs `probs` for every unparsed row.
 Probability metrics use every row that has probabilities: they do not depend on text parsing.
 AUCs are NaN when a class is absent (ROC-AUC is undefined there).
 """
@@ -23,31 +26,41 @@ TABLE3_COLUMNS = (("binary_acc", "Binary Acc"), ("binary_f1", "F1"), ("multi_acc
 AUC_COLUMNS = (("binary_auc", "Binary AUC"), ("multi_auc", "Multi AUC"))
 
 
-def check_unparsed_policy(unparsed: str) -> Optional[float]:
-  """Validates an unparsed policy; returns the fallback rating (None for "exclude").
+UNPARSED_POLICIES = ("exclude", "fallback:K", "distribution")
 
-  Called when the command line is parsed (`argtypes.checked`), so that a typo is reported before
-  any teacher call is made, and again where the metrics are computed.
-  """
-  if unparsed == "exclude":
-    return None
+
+def check_unparsed_policy(unparsed: str) -> str:
+  """`unparsed` if it names a policy (see the module docstring), else ValueError."""
+  if unparsed in ("exclude", "distribution"):
+    return unparsed
   if unparsed.startswith("fallback:"):
     try:
       value = float(unparsed.split(":", 1)[1])
     except ValueError:
-      raise ValueError(f"fallback rating must be a number, got {unparsed!r}") from None
+      value = float("nan")
     if not 1 <= value <= 5:
-      raise ValueError(f"fallback rating must be in 1..5, got {value:g}")
-    return value
-  raise ValueError(f"unknown unparsed policy {unparsed!r}; use 'exclude' or 'fallback:K'")
+      raise ValueError(f"fallback rating must be in 1..5, got {unparsed.split(':', 1)[1]!r}")
+    return unparsed
+  raise ValueError(f"unknown unparsed policy {unparsed!r}; use 'exclude', 'fallback:K' or "
+                   "'distribution'")
 
 
-def _resolve_predictions(y_pred: Sequence[Optional[float]], unparsed: str):
+def _resolve_predictions(y_pred: Sequence[Optional[float]], unparsed: str,
+                         probs: Optional[np.ndarray] = None):
+  check_unparsed_policy(unparsed)
   pred = np.array([np.nan if p is None else float(p) for p in y_pred], dtype=np.float64)
   missing = np.isnan(pred)
-  value = check_unparsed_policy(unparsed)
-  if value is None:
+  if unparsed == "exclude":
     return pred, ~missing
+  if unparsed == "distribution":
+    if missing.any():
+      p = None if probs is None else np.asarray(probs, dtype=np.float64)
+      if p is None or not np.isfinite(p[missing]).all():
+        raise ValueError("the 'distribution' policy needs rating probabilities for every "
+                         "unparsed prediction")
+      pred = np.where(missing, np.argmax(p, axis=1) + RATINGS[0], pred)
+    return pred, np.ones_like(missing)
+  value = float(unparsed.split(":", 1)[1])  # "fallback:K", checked above
   return np.where(missing, value, pred), np.ones_like(missing)
 
 
@@ -76,7 +89,8 @@ def rating_metrics(y_true: Sequence[int], y_pred: Sequence[Optional[float]],
     y_true: true ratings in 1..5.
     y_pred: predicted ratings (ints or floats in 1..5) or None where the output was unparsed.
     probs: optional [n, 5] probabilities of ratings 1..5 (rows need not be normalised).
-    unparsed: policy for None predictions, see the module docstring.
+    unparsed: policy for None predictions, see the module docstring ("distribution" reads
+      them from `probs`).
 
   Returns:
     dict with n, n_unparsed, unparsed_policy, binary_acc, binary_f1, multi_acc, mae, rmse and,
@@ -85,7 +99,7 @@ def rating_metrics(y_true: Sequence[int], y_pred: Sequence[Optional[float]],
   y = np.asarray(y_true, dtype=np.float64)
   if len(y) != len(y_pred):
     raise ValueError(f"{len(y)} true ratings but {len(y_pred)} predictions")
-  pred, used = _resolve_predictions(y_pred, unparsed)
+  pred, used = _resolve_predictions(y_pred, unparsed, probs)
   n_unparsed = int(sum(p is None for p in y_pred))
   yt, yp = y[used], pred[used]
   out = {"n": int(len(y)), "n_unparsed": n_unparsed, "unparsed_policy": unparsed}
@@ -113,8 +127,12 @@ def rating_metrics(y_true: Sequence[int], y_pred: Sequence[Optional[float]],
 
 
 def format_table(rows: Sequence[tuple[str, dict]], columns=TABLE3_COLUMNS,
-                 extra: Sequence[tuple[str, str]] = (("n", "n"), ("n_unparsed", "unparsed"))) -> str:
-  """A markdown table, one row per method, in the layout of the study's Table 3."""
+                 extra: Sequence[tuple[str, str]] = (("n", "n"), ("n_unparsed", "unparsed"),
+                                                     ("unparsed_policy", "unparsed policy"))) -> str:
+  """A markdown table, one row per method, in the layout of the study's Table 3.
+
+  The default extra columns say how many predictions were unparsed and how they counted.
+  """
   cols = list(columns) + list(extra)
   header = "| Method | " + " | ".join(title for _, title in cols) + " |"
   lines = [header, "|" + "---|" * (len(cols) + 1)]

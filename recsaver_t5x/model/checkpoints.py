@@ -331,13 +331,33 @@ def _hf_layout(config: T5Config):
     yield 'decoder/logits_dense/kernel', 'lm_head.weight', True
 
 
+def _hf_head(hf: Dict[str, Any], tensors: Dict[str, np.ndarray]) -> Tuple[np.ndarray, bool]:
+  """(output head [vocab, d_model], rescale?) of a HF T5 state dict and its `config.json`.
+
+  Every layout transformers 4 and 5 write:
+  * v4, `tie_word_embeddings: true` (T5 v1.0): no `lm_head.weight`; the head is the embedding,
+    applied after the d_model**-0.5 rescale.
+  * v4, `tie_word_embeddings: false` (T5 v1.1, Flan-T5): a separate `lm_head.weight`, no rescale.
+  * v5 always writes `tie_word_embeddings: true` and says `scale_decoder_outputs` explicitly;
+    `lm_head.weight` is written only when it differs from the embedding, so a missing head
+    means "the embedding", with or without the rescale.
+  """
+  shared = tensors['shared.weight']
+  head = tensors.get('lm_head.weight', shared)
+  # transformers 5 reads a missing `scale_decoder_outputs` as `tie_word_embeddings is not False`.
+  rescale = hf.get('scale_decoder_outputs')
+  if rescale is None:
+    rescale = hf.get('tie_word_embeddings', True) is not False
+  return head, bool(rescale)
+
+
 def load_hf_checkpoint(model_dir: str, dtype: str = 'float32') -> Tuple[T5Config, Params]:
   """Reads a Hugging Face (Flan-)T5 directory into (T5Config, params).
 
-  The output head is `lm_head.weight` when the file has one (Flan-T5: untied, no rescale),
-  else the embedding. transformers 5 writes `tie_word_embeddings: true` even for untied
-  models, so what decides is the tensors and `scale_decoder_outputs` (older configs: the tie
-  flag). Only a tied head with the 1/sqrt(d_model) rescale becomes `logits_via_embedding`.
+  The output head is `lm_head.weight` when the file has one, else the embedding (see
+  `_hf_head` for every layout transformers 4 and 5 write). Only a head equal to the embedding
+  with the 1/sqrt(d_model) rescale becomes `logits_via_embedding`; any other combination
+  becomes a separate `logits_dense` kernel with the rescale folded in.
   """
   cfg_path = os.path.join(model_dir, 'config.json')
   try:
@@ -345,21 +365,28 @@ def load_hf_checkpoint(model_dir: str, dtype: str = 'float32') -> Tuple[T5Config
       hf = json.load(f)
   except (OSError, json.JSONDecodeError) as e:
     raise InputError(cfg_path, f'cannot read Hugging Face config: {e}') from e
+  if not isinstance(hf, dict):
+    raise InputError(cfg_path, 'Hugging Face config is not a JSON object')
   tensors = _read_hf_tensors(model_dir)
   config = config_from_hf(hf, cfg_path, dtype=dtype)
-  if 'shared.weight' not in tensors and 'encoder.embed_tokens.weight' in tensors:
-    tensors['shared.weight'] = tensors['encoder.embed_tokens.weight']
-  shared = tensors.get('shared.weight')
-  if shared is None:
-    raise InputError(model_dir, "missing tensor 'shared.weight'")
-  head = tensors.get('lm_head.weight', shared)
-  # Whether HF multiplies the decoder output by d_model**-0.5 before the head: explicit in
-  # transformers 5 (`scale_decoder_outputs`), implied by `tie_word_embeddings` before.
-  rescale = bool(hf.get('scale_decoder_outputs', hf.get('tie_word_embeddings', True)))
-  tied = rescale and head.shape == shared.shape and np.array_equal(head, shared)
+  if 'shared.weight' not in tensors:
+    for alias in ('encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'):
+      if alias in tensors:
+        tensors['shared.weight'] = tensors[alias]
+        break
+    else:
+      raise InputError(model_dir, "missing tensor 'shared.weight'")
+  head, rescale = _hf_head(hf, tensors)
+  shared = tensors['shared.weight']
+  if head.shape != shared.shape:
+    raise InputError(model_dir, f"'lm_head.weight' has shape {tuple(head.shape)}, the "
+                     f'embedding {tuple(shared.shape)}')
+  tied = rescale and np.array_equal(head, shared)
   config = config.replace(logits_via_embedding=tied)
   flat = {}
   for ours, name, transpose in _hf_layout(config):
+    if name == 'lm_head.weight':
+      continue  # the head is resolved above
     if name not in tensors:
       raise InputError(model_dir, f'missing tensor {name!r}')
     arr = np.asarray(tensors[name], dtype=np.float32)

@@ -1,7 +1,7 @@
 """Rating-token probabilities from one teacher-forced pass over a decoded answer.
 
 For a model that writes "reasoning, then `### Rating ###`, then a digit", the distribution
-over the five ratings is read at the position right after the marker: keep the logits of
+over the five ratings is read at the position right after the (last) marker: keep the logits of
 the pieces for "1".."5" and softmax over those five. The decoded prefix up to the marker is
 teacher-forced in a single batched forward pass (cost: one forward pass). A decode that never
 wrote the marker gets it appended and is scored too (and counted).
@@ -69,9 +69,10 @@ def rating_token_ids(vocab: Any, marker: str = RATING_MARKER,
   return RatingTokens(marker_ids, match, prefix, tuple(digit_ids))
 
 
-def _find(seq: Sequence[int], sub: Sequence[int]) -> int:
+def _rfind(seq: Sequence[int], sub: Sequence[int]) -> int:
+  """Start of the LAST occurrence of `sub` in `seq`, or -1."""
   n = len(sub)
-  for j in range(len(seq) - n + 1):
+  for j in range(len(seq) - n, -1, -1):
     if tuple(seq[j:j + n]) == tuple(sub):
       return j
   return -1
@@ -79,14 +80,18 @@ def _find(seq: Sequence[int], sub: Sequence[int]) -> int:
 
 def rating_prefixes(decoded_tokens: np.ndarray, tokens: RatingTokens,
                     eos_id: int = EOS_ID) -> Tuple[List[List[int]], np.ndarray]:
-  """Per row: the tokens up to and including the marker and the shared prefix, and whether the
-  marker had to be appended (decode without it, cut at EOS)."""
+  """Per row: the tokens up to and including the LAST marker and the shared prefix, and whether
+  the marker had to be appended (decode without it, cut at EOS).
+
+  The last marker, as `prompting.parse.parse_answer` reads the text: a decode that writes the
+  marker twice gets its probabilities and its parsed rating from the same place.
+  """
   prefixes, appended = [], []
   for row in np.asarray(decoded_tokens):
     row = [int(t) for t in row]
     end = row.index(eos_id) if eos_id in row else len(row)
     content = row[:end]
-    j = _find(content, tokens.match_ids)
+    j = _rfind(content, tokens.match_ids)
     if j >= 0:
       prefixes.append(content[:j + len(tokens.match_ids)] + list(tokens.prefix_ids))
       appended.append(False)

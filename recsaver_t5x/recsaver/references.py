@@ -37,6 +37,7 @@ from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver.leakage import CleanedExplanation, remove_leakage
 from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 from recsaver_t5x import shapes
+from recsaver_t5x.teacher.constrained import Constraint
 from recsaver_t5x.teacher.client import (ChatRequest, ClientConfig, TeacherClient,
                                          json_schema_format)
 from recsaver_t5x.teacher.sampler import Job, derive_seed, prompt_jobs, run_jobs, SamplingConfig
@@ -67,6 +68,8 @@ class ReferenceConfig:
     verify_json: ask the verifier for JSON {"rating": 1..5} (grammar-constrained on llama.cpp,
       structured output on vLLM/OpenAI) instead of the free-text "### Rating ###" format;
       small teachers then always give a parseable rating.
+    constrained: None, or "grammar" / "regex" / "json" (`teacher.constrained`): explanations
+      as "### Reason ###\n...", verifications as "### Rating ###\nN" on `scale`.
   """
 
   num_explanations: int = 4
@@ -77,6 +80,8 @@ class ReferenceConfig:
   base_seed: int = 0
   budget: Budget = Budget()
   verify_json: bool = False
+  constrained: Optional[str] = None
+  scale: RatingScale = DEFAULT_SCALE
 
   def __post_init__(self):
     if self.num_explanations < 1:
@@ -85,7 +90,8 @@ class ReferenceConfig:
   @property
   def verify_variant(self) -> str:
     json_suffix = "+json" if self.verify_json else ""
-    return f"{prompts.VERIFY_VARIANT}@T={float(self.temperature):g}{json_suffix}"
+    constrained = f"+{self.constrained}" if self.constrained and not self.verify_json else ""
+    return f"{prompts.VERIFY_VARIANT}@T={float(self.temperature):g}{json_suffix}{constrained}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,11 +142,12 @@ class ReferenceRecord:
 def explain_jobs(examples: Sequence[Example], model: str, cfg: ReferenceConfig) -> list[Job]:
   """N explanation calls per example (step 1)."""
   scfg = SamplingConfig(num_samples=cfg.num_explanations, temperature=cfg.temperature,
-                        max_tokens=cfg.max_tokens, base_seed=cfg.base_seed, budget=cfg.budget)
+                        max_tokens=cfg.max_tokens, base_seed=cfg.base_seed, budget=cfg.budget,
+                        constrained=cfg.constrained, scale=cfg.scale)
   ps = [prompts.explain_prompt(ex, budget=cfg.budget) for ex in examples]
   return prompt_jobs(ps, model, scfg, extra={ex.example_id: {"step": "explain",
                                                             "true_rating": ex.rating}
-                                            for ex in examples})
+                                            for ex in examples}, shape="reason")
 
 
 def clean(example: Example, answer: str) -> CleanedExplanation:
@@ -168,12 +175,17 @@ def verify_jobs(examples: Sequence[Example], store: SampleStore, model: str,
         continue
       p = prompts.verify_prompt(ex, cleaned.text, budget=cfg.budget)
       key = SampleKey(ex.example_id, cfg.verify_variant, model, float(cfg.verify_temperature), n)
+      record = {"step": "verify", "explanation_seed": sample.seed,
+                "truncation": p.truncation.to_dict()}
+      fields = None
+      if cfg.constrained and not cfg.verify_json:
+        c = Constraint.for_tokens(cfg.constrained, "rating", cfg.verify_max_tokens, cfg.scale)
+        fields, record["constrained"] = c.request_fields(), c.mode
       req = ChatRequest(messages=p.messages, temperature=cfg.verify_temperature,
                         seed=derive_seed(key, cfg.base_seed), max_tokens=cfg.verify_max_tokens,
                         response_format=json_schema_format(VERIFY_SCHEMA, "rating")
-                        if cfg.verify_json else None)
-      jobs.append(Job(key, req, p.sha256(), {"step": "verify", "explanation_seed": sample.seed,
-                                             "truncation": p.truncation.to_dict()}))
+                        if cfg.verify_json else None, extra_body=fields)
+      jobs.append(Job(key, req, p.sha256(), record))
   return jobs
 
 

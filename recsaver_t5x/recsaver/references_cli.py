@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -44,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.prompting.variants import Budget
   from recsaver_t5x.recsaver import references as refs
-  from recsaver_t5x.teacher.options import teacher_from_args
+  from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args
   from recsaver_t5x.teacher.store import SampleStore
   from recsaver_t5x.teacher.zeroshot import stratified_head
 
@@ -65,6 +66,7 @@ def main(args: argparse.Namespace) -> int:
     if store.repaired_bytes:
       print(f"{args.store}: removed a torn last record ({store.repaired_bytes} bytes)",
             file=sys.stderr)
+    cfg = dataclasses.replace(cfg, constrained=constrained_mode(args, config))
     records = refs.generate(config, store, examples, cfg, progress=not args.no_progress)
     model = config.model
   refs.write_references(args.out, records)
@@ -72,6 +74,7 @@ def main(args: argparse.Namespace) -> int:
   s["config"] = {"teacher_model": model, "split": args.split, "examples": len(examples),
                  "num_explanations": cfg.num_explanations, "temperature": cfg.temperature,
                  "verify_temperature": cfg.verify_temperature, "verify_json": cfg.verify_json,
+                 "constrained": cfg.constrained,
                  "store": args.store}
   with open(args.out + ".summary.json", "w", encoding="utf-8") as f:
     json.dump(s, f, indent=1)

@@ -94,7 +94,7 @@ def students_section(run_dirs: Sequence[str]) -> Section:
     return Section("Tables 4 and 5: fine-tuned students", "_No student has been evaluated._")
   body = ("Rows: students (targets with or without reasoning; samples x filters). AUCs come from the "
           "probabilities of the five rating tokens.\n\n"
-          + format_table(rows, columns=TABLE3_COLUMNS + AUC_COLUMNS, extra=(("n", "n"), ("n_unparsed", "unparsed"))))
+          + format_table(rows, columns=TABLE3_COLUMNS + AUC_COLUMNS))
   return Section("Tables 4 and 5: fine-tuned students", body)
 
 
@@ -137,7 +137,7 @@ def references_section(run_dirs: Sequence[str], out_dir: str) -> Section:
 
 
 def plots_section(run_dirs: Sequence[str], out_dir: str) -> Section:
-  images, curves = [], {}
+  images, curves, per_token = [], {}, {}
   for rd in run_dirs:
     for name, _, _ in _students(rd):
       preds = [p for f in sorted(glob.glob(os.path.join(rd, "eval", name, "predictions_*.jsonl"))) for p in _jsonl(f)]
@@ -149,12 +149,22 @@ def plots_section(run_dirs: Sequence[str], out_dir: str) -> Section:
         images.append((f"{tag}: calibration of P(rating > 3)", plots.calibration(
             y, np.asarray([p["probs"] for p in preds]), os.path.join(out_dir, f"{tag}_calibration.png"), tag)))
       log = _jsonl(os.path.join(rd, "train", name, "train_metrics.jsonl"))
-      pts = [(r["step"], r["loss"]) for r in log if "loss" in r and "step" in r]
-      if pts:
-        curves[f"{_name(rd)}: {name}"] = ([s for s, _ in pts], [l for _, l in pts])
+      for key, series in training_series(log).items():
+        (curves if key == "loss" else per_token)[f"{_name(rd)}: {name}"] = series
   if curves:
-    images.insert(0, ("training loss", plots.training_curves(curves, os.path.join(out_dir, "training_loss.png"))))
+    images.insert(0, ("training loss and per-token cross-entropy", plots.training_curves(
+        curves, os.path.join(out_dir, "training_loss.png"), per_token=per_token)))
   return Section("Plots", "" if images else "_Nothing trained or evaluated yet._", tuple(images))
+
+
+def training_series(log: Sequence[dict]) -> dict[str, tuple[list, list]]:
+  """(steps, values) of T5X's summed `loss` and of `cross_ent_per_token` in a train log."""
+  out = {}
+  for key in ("loss", "cross_ent_per_token"):
+    pts = [(r["step"], r[key]) for r in log if key in r and "step" in r]
+    if pts:
+      out[key] = ([s for s, _ in pts], [v for _, v in pts])
+  return out
 
 
 def examples_section(run_dirs: Sequence[str], max_examples: int = 3) -> Section:

@@ -63,16 +63,24 @@ def calibration(y_true: Sequence[int], probs: np.ndarray, path: str, title: str,
 
 
 def training_curves(curves: Mapping[str, tuple[Sequence[int], Sequence[float]]], path: str,
-                    title: str = "training loss") -> str:
-  """One line per run: (steps, losses)."""
-  fig, ax = plt.subplots(figsize=(5.5, 3.5))
-  for name, (steps, losses) in curves.items():
-    ax.plot(steps, losses, label=name)
-  ax.set_xlabel("step")
-  ax.set_ylabel("loss")
-  ax.set_title(title, fontsize=9)
-  if curves:
-    ax.legend(fontsize=7)
+                    title: str = "training loss",
+                    per_token: Optional[Mapping[str, tuple[Sequence[int], Sequence[float]]]] = None
+                    ) -> str:
+  """One line per run: (steps, losses); with `per_token`, a second panel of the per-token
+  cross-entropy (T5X's loss is summed over target tokens, so it grows with target length and
+  only the per-token value compares students with different targets)."""
+  panels = [(curves, "loss (summed over target tokens)")]
+  if per_token:
+    panels.append((per_token, "cross-entropy per target token"))
+  fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 3.5), squeeze=False)
+  for ax, (series, ylabel) in zip(axes[0], panels):
+    for name, (steps, values) in series.items():
+      ax.plot(steps, values, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if series:
+      ax.legend(fontsize=7)
   return _save(fig, path)
 
 

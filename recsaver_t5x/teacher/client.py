@@ -66,6 +66,8 @@ class ClientConfig:
   backoff_base_s: float = 0.5
   backoff_max_s: float = 30.0
   deadline_s: float = 1800.0
+  # "llama.cpp" for the embedded server; "unknown": ask GET /models (constrained.server_kind)
+  server_kind: str = "unknown"
 
   def __post_init__(self):
     if isinstance(self.base_urls, str):
@@ -92,6 +94,8 @@ class ChatRequest:
   logprobs: bool = False
   top_logprobs: int = 5
   stop: Optional[tuple[str, ...]] = None
+  # further body fields, e.g. a constrained-output grammar (see `teacher.constrained`)
+  extra_body: Optional[dict] = None
 
   def payload(self, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "messages": list(self.messages),
@@ -108,6 +112,8 @@ class ChatRequest:
       body["top_logprobs"] = self.top_logprobs
     if self.stop:
       body["stop"] = list(self.stop)
+    if self.extra_body:
+      body.update(self.extra_body)
     return body
 
 

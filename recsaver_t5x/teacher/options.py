@@ -43,6 +43,37 @@ def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = F
                  help="total seconds per request over all attempts and back-off (default 1800)")
   g.add_argument("--logprobs", action=argparse.BooleanOptionalAction, default=default_logprobs,
                  help="request token logprobs (rating probabilities, AUC metrics)")
+  g.add_argument("--constrained", default="off",
+                 choices=("off", "auto", "grammar", "regex", "json"),
+                 help="constrain answers to the study's format with the rating on the domain's "
+                      "scale: grammar (llama.cpp GBNF), regex (vLLM), json (response_format "
+                      "JSON schema, stored in the text format); auto: by server type (the "
+                      "embedded server: grammar). off: the paper's free format")
+
+
+def constrained_mode(args: argparse.Namespace, config: ClientConfig):
+  """The resolved `--constrained` mode for this teacher (None: unconstrained)."""
+  from recsaver_t5x.teacher import constrained  # pylint: disable=import-outside-toplevel
+  requested = getattr(args, "constrained", "off") or "off"
+  kind = config.server_kind
+  if requested == "auto" and kind == "unknown":
+    kind = _probe_server_kind(config)
+  mode = constrained.resolve_mode(requested, kind)
+  if mode:
+    print(f"teacher: constrained output ({mode}; server type {kind})", file=sys.stderr)
+  return mode
+
+
+def _probe_server_kind(config: ClientConfig) -> str:
+  import httpx  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.teacher import constrained  # pylint: disable=import-outside-toplevel
+  key = os.environ.get(config.api_key_env) if config.api_key_env else None
+  headers = {"Authorization": f"Bearer {key}"} if key else {}
+  try:
+    resp = httpx.get(f"{config.base_urls[0]}/models", headers=headers, timeout=10.0)
+    return constrained.server_kind(resp.json()) if resp.status_code == 200 else "other"
+  except (httpx.HTTPError, ValueError):
+    return "other"
 
 
 @contextlib.contextmanager
@@ -69,4 +100,5 @@ def teacher_from_args(args: argparse.Namespace, log_dir: str | None = None) -> I
     # The embedded server has no key; do not send one from the environment to it.
     yield ClientConfig(base_urls=pool.urls, model=pool.model, api_key_env=None,
                        concurrency_per_server=args.concurrency or 1, timeout_s=args.timeout,
-                       max_retries=args.max_retries, deadline_s=args.request_deadline)
+                       max_retries=args.max_retries, deadline_s=args.request_deadline,
+                       server_kind="llama.cpp")

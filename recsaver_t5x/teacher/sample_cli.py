@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 
@@ -34,7 +35,7 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.prompting.parse import parse_answer
   from recsaver_t5x.prompting.variants import Budget, get_variant
   from recsaver_t5x.teacher.client import RATING_SCHEMA, json_schema_format
-  from recsaver_t5x.teacher.options import teacher_from_args
+  from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args
   from recsaver_t5x.teacher.sampler import SamplingConfig, describe, example_jobs, sample_jobs
   from recsaver_t5x.teacher.store import SampleStore
   from recsaver_t5x.teacher.zeroshot import stratified_head
@@ -54,6 +55,7 @@ def main(args: argparse.Namespace) -> int:
   with SampleStore(args.store) as store, teacher_from_args(args, log_dir=log_dir) as config:
     if store.repaired_bytes:
       print(f"{args.store}: removed a torn last record ({store.repaired_bytes} bytes)", file=sys.stderr)
+    cfg = dataclasses.replace(cfg, constrained=constrained_mode(args, config))
     jobs = example_jobs(examples, variant, config.model, cfg)
     stats = sample_jobs(config, store, jobs, desc=f"{args.split}/{variant.name}",
                         progress=not args.no_progress)

@@ -16,8 +16,11 @@ from typing import Optional, Sequence
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import UserFacingError
-from recsaver_t5x.prompting.variants import Budget, Demonstration, Prompt, Variant, build_prompt
+from recsaver_t5x.prompting.variants import (VARIANTS, Budget, Demonstration, Prompt, Variant,
+                                              build_prompt)
+from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 from recsaver_t5x.teacher.client import ChatRequest, ClientConfig, TeacherClient
+from recsaver_t5x.teacher.constrained import Constraint, to_study_text
 from recsaver_t5x.teacher.store import Sample, SampleKey, SampleStore
 
 
@@ -65,6 +68,9 @@ class SamplingConfig:
     budget: the prompt character budget.
     response_format: optional JSON-schema `response_format` (see client.json_schema_format).
     logprobs: ask for token logprobs (llama.cpp needs the server flag --logits_all True).
+    constrained: None (free answers), or "grammar" / "regex" / "json" (see
+      `teacher.constrained`); constrained prompts have their own store identity.
+    scale: the domain's rating scale (what a constrained rating may be).
   """
 
   num_samples: int = 1
@@ -74,11 +80,22 @@ class SamplingConfig:
   budget: Budget = Budget()
   response_format: Optional[dict] = None
   logprobs: bool = False
+  constrained: Optional[str] = None
+  scale: RatingScale = DEFAULT_SCALE
+
+
+def answer_shape(variant_name: str) -> str:
+  """The constrained answer shape of a prompt variant (reasoning or rating only)."""
+  v = VARIANTS.get(variant_name)
+  return "rating" if v is not None and not v.reasoning else "reason_rating"
 
 
 def prompt_jobs(prompts: Sequence[Prompt], model: str, cfg: SamplingConfig,
-                extra: Optional[dict[str, dict]] = None) -> list[Job]:
-  """M jobs per prompt. `extra[example_id]` is added to what is recorded with each sample."""
+                extra: Optional[dict[str, dict]] = None, shape: Optional[str] = None
+                ) -> list[Job]:
+  """M jobs per prompt. `extra[example_id]` is added to what is recorded with each sample.
+
+  With `cfg.constrained`, answers follow `shape` (default: by the prompt variant)."""
   jobs = []
   for p in prompts:
     record = {"truncation": p.truncation.to_dict()}
@@ -86,11 +103,18 @@ def prompt_jobs(prompts: Sequence[Prompt], model: str, cfg: SamplingConfig,
       record["demo_example_id"] = p.demo_example_id
     record.update((extra or {}).get(p.example_id, {}))
     sha = p.sha256()
+    fields = None
+    if cfg.constrained:
+      c = Constraint.for_tokens(cfg.constrained, shape or answer_shape(p.variant),
+                                cfg.max_tokens, cfg.scale)
+      fields, sha = c.request_fields(), c.fingerprint(sha)
+      record["constrained"] = c.mode
     for m in range(cfg.num_samples):
       key = SampleKey(p.example_id, p.variant, model, float(cfg.temperature), m)
       req = ChatRequest(messages=p.messages, temperature=cfg.temperature,
                         seed=derive_seed(key, cfg.base_seed), max_tokens=cfg.max_tokens,
-                        response_format=cfg.response_format, logprobs=cfg.logprobs)
+                        response_format=cfg.response_format, logprobs=cfg.logprobs,
+                        extra_body=fields)
       jobs.append(Job(key, req, sha, record))
   return jobs
 
@@ -108,16 +132,22 @@ def _check_stale(store: SampleStore, jobs: Sequence[Job]) -> None:
   if stale:
     raise UserFacingError(
         f"{store.path}: {len(stale)} stored samples (e.g. {stale[0].example_id}, variant "
-        f"{stale[0].variant}) were made from a different prompt text than this run builds "
-        "(changed template, budget or data). Use a new store path to resample.")
+        f"{stale[0].variant}) were made from a different prompt text or output constraint "
+        "than this run's (changed template, budget, data or --constrained). Use a new store "
+        "path to resample.")
 
 
 def _sample_from(job: Job, result) -> Sample:
-  return Sample(key=job.key, text=result.text, seed=job.request.seed,
+  text, extra = result.text, dict(job.extra)
+  if extra.get("constrained") == "json":  # stored in the study's text format
+    study = to_study_text(text)
+    if study is not None:
+      text, extra["raw_text"] = study, result.text
+  return Sample(key=job.key, text=text, seed=job.request.seed,
                 prompt_sha256=job.prompt_sha256, finish_reason=result.finish_reason,
                 prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens,
                 logprobs=result.logprobs, latency_s=round(result.latency_s, 4),
-                server_model=result.model, created_unix=time.time(), extra=dict(job.extra))
+                server_model=result.model, created_unix=time.time(), extra=extra)
 
 
 async def run_jobs(client: TeacherClient, store: SampleStore, jobs: Sequence[Job],

@@ -32,7 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                  help="one_shot: training examples tried for a solved demonstration")
   p.add_argument("--unparsed", default="exclude",
                  type=argtypes.checked(check_unparsed_policy),
-                 help="how unparsed answers count: 'exclude' or 'fallback:K' (always reported)")
+                 help="how unparsed answers count: 'exclude' or 'fallback:K' (always reported; "
+                 "'distribution' is for students: a teacher's unparsed answer has no rating "
+                 "position to read probabilities at)")
   p.add_argument("--store", help="sample store (default: <out>/samples.jsonl)")
   p.add_argument("--no-progress", action="store_true")
   add_teacher_arguments(p)
@@ -43,11 +45,15 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table
   from recsaver_t5x.prompting.variants import Budget, parse_variants
-  from recsaver_t5x.teacher.options import teacher_from_args
+  from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args
   from recsaver_t5x.teacher.sampler import SamplingConfig
   from recsaver_t5x.teacher.store import SampleStore
   from recsaver_t5x.teacher.zeroshot import stratified_head, zeroshot
 
+  from recsaver_t5x.errors import UserFacingError
+  if not (args.unparsed == "exclude" or args.unparsed.startswith("fallback:")):
+    raise UserFacingError(f"--unparsed {args.unparsed!r}: use 'exclude' or 'fallback:K' for a "
+                          "teacher ('distribution' is a student policy, see `recsaver evaluate`)")
   variants = parse_variants(args.variants)
   test = stratified_head(data_io.read_split(args.prepared, "test"), args.limit)
   train = data_io.read_split(args.prepared, "train") if any(v.one_shot for v in variants) else []
@@ -61,6 +67,7 @@ def main(args: argparse.Namespace) -> int:
   with SampleStore(store_path) as store, teacher_from_args(args, log_dir=args.out) as config:
     if store.repaired_bytes:
       print(f"{store_path}: removed a torn last record ({store.repaired_bytes} bytes)", file=sys.stderr)
+    cfg = dataclasses.replace(cfg, constrained=constrained_mode(args, config))
     result = zeroshot(config, store, test, train, variants, cfg, demo_tries=args.demo_tries,
                       unparsed=args.unparsed, progress=not args.no_progress)
     model, urls = config.model, config.base_urls
@@ -68,7 +75,8 @@ def main(args: argparse.Namespace) -> int:
   columns = TABLE3_COLUMNS + (AUC_COLUMNS if args.logprobs else ())
   table = format_table(result.rows, columns=columns)
   note = (f"Zero-shot on {len(test)} test examples of {args.prepared}; teacher {model}; "
-          f"T={args.temperature}; unparsed answers: {args.unparsed} (count in 'unparsed').")
+          f"T={args.temperature}; unparsed answers: {args.unparsed} (count in 'unparsed'); "
+          f"output {'constrained: ' + cfg.constrained if cfg.constrained else 'free (the paper)'}.")
   if args.logprobs:
     note += " AUCs are over the answers with rating probabilities (n_with_probs in the CSV)."
   if result.demo_example_id:
@@ -89,6 +97,7 @@ def main(args: argparse.Namespace) -> int:
                "variants": [v.name for v in variants], "temperature": args.temperature,
                "max_tokens": args.max_tokens, "seed": args.seed, "n_test": len(test),
                "budget": dataclasses.asdict(cfg.budget), "unparsed": args.unparsed,
+               "constrained": cfg.constrained,
                "demo_example_id": result.demo_example_id, "store": store_path}, f, indent=2)
   print(note)
   print(table)

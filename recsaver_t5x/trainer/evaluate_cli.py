@@ -16,7 +16,15 @@ from recsaver_t5x import argtypes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--model_dir", help="a `recsaver train` MODEL_DIR")
+  parser.add_argument("--model_dir", help="a `recsaver train` or `t5x.train` MODEL_DIR (legacy "
+                      "or orbax checkpoints), or one checkpoint_<step> directory")
+  parser.add_argument("--model-config", "--model_config", dest="model_config",
+                      help="the network: a T5X gin file (e.g. the run's config.gin) or a JSON "
+                      "config (ours, a HF config.json); default: config.json or config.gin in "
+                      "MODEL_DIR")
+  parser.add_argument("--gin_search_path", action="append", default=[],
+                      help="where --model-config's gin includes are found (repeatable; e.g. a "
+                      "T5X source checkout)")
   parser.add_argument("--task", help="eval task or mixture, e.g. recsaver_beauty_reason_eval")
   parser.add_argument("--tasks_config", help="seqio_tasks JSON config registering the domains")
   parser.add_argument("--task_module", action="append", default=[],
@@ -38,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="which reasoning metrics (comma-separated)")
   parser.add_argument("--bertscore_model", default="auto",
                       help="BERTScore model (see `recsaver reasoning-metrics --help`)")
+  parser.add_argument("--unparsed", default="exclude",
+                      help="how a decode without a parsable rating counts: 'exclude', "
+                      "'fallback:K', or 'distribution' (the most probable rating token after "
+                      "the appended marker); always reported in the tables")
   parser.add_argument("--compare", nargs="+", metavar="METRICS_JSON",
                       help="print one table from several metrics.json files and exit")
   parser.add_argument("--labels", help="comma-separated row labels for --compare")
@@ -53,6 +65,11 @@ def main(args: argparse.Namespace) -> int:
     return 0
   if not args.model_dir or not args.task:
     raise UserFacingError("--model_dir and --task are required (or --compare FILES)")
+  from recsaver_t5x.eval.rating_metrics import check_unparsed_policy  # pylint: disable=import-outside-toplevel
+  try:
+    check_unparsed_policy(args.unparsed)
+  except ValueError as e:
+    raise UserFacingError(f"--unparsed: {e}") from None
   import importlib  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], "GPU")
@@ -65,7 +82,9 @@ def main(args: argparse.Namespace) -> int:
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
       batch_size=args.batch_size, label=args.label, references=args.references,
-      scorer_config=_scorer_config(args) if args.references else None, decode=args.decode)
+      scorer_config=_scorer_config(args) if args.references else None,
+      unparsed=args.unparsed, model_config=args.model_config,
+      gin_search_paths=args.gin_search_path, decode=args.decode)
   print(json.dumps(results, sort_keys=True, default=float))
   return 0
 

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
-from recsaver_t5x.model import checkpoints
+from recsaver_t5x.model import model_dir as model_dir_lib
 from recsaver_t5x.model.config import T5Config
 from recsaver_t5x.trainer.decode_choice import DecodeChoice, parse_decode
 from recsaver_t5x.model.network import Transformer
@@ -52,17 +52,11 @@ class Prediction:
     return dataclasses.asdict(self)
 
 
-def load_model(model_dir: str, step: Optional[int] = None) -> tuple[T5Config, Any, int]:
-  """(config, params, step) of a `recsaver train` model directory."""
-  cfg_path = os.path.join(model_dir, "config.json")
-  if not os.path.isfile(cfg_path):
-    raise UserFacingError(f"{model_dir}: no config.json (not a `recsaver train` model dir)")
-  with open(cfg_path, encoding="utf-8") as f:
-    config = T5Config.from_dict(json.load(f))
-  step = checkpoints.latest_step(model_dir) if step is None else step
-  if step is None:
-    raise UserFacingError(f"{model_dir}: no checkpoint_<step> directory")
-  params = checkpoints.restore_checkpoint(model_dir, step)
+def load_model(model_dir: str, step: Optional[int] = None, model_config: Optional[str] = None,
+               gin_search_paths: Sequence[str] = ()) -> tuple[T5Config, Any, int]:
+  """(config without dropout, params, step): see `model_dir.load_model_dir`."""
+  config, params, step = model_dir_lib.load_model_dir(model_dir, step, model_config,
+                                                      gin_search_paths)
   return config.replace(dropout_rate=0.0), params, step
 
 
@@ -155,11 +149,14 @@ def _read_predictions(path: str) -> dict[str, Prediction]:
   return done
 
 
-def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
+def task_metrics(task: seqio.Task, predictions: Sequence[Prediction],
+                 unparsed: str = "exclude") -> dict:
   """The task's seqio metric fns on our predictions, plus counts.
 
   Targets/predictions are built exactly as seqio's Evaluator builds them (the task's
-  postprocess_fn), the probabilities are passed as aux values.
+  postprocess_fn), the probabilities are passed as aux values. The seqio metric fns exclude
+  unparsed predictions; another `unparsed` policy ("fallback:K", "distribution") recomputes
+  the text metrics under it. The policy is part of the result (`unparsed_policy`).
   """
   targets = [task.postprocess_fn(None, example={"rating": p.true_rating,
                                                 "example_id": p.example_id.encode()},
@@ -172,7 +169,17 @@ def task_metrics(task: seqio.Task, predictions: Sequence[Prediction]) -> dict:
   for fn in task.predict_with_aux_metric_fns:
     out.update(fn(targets, preds, aux))
   out["n_marker_appended"] = int(sum(p.marker_appended for p in predictions))
+  out["unparsed_policy"] = "exclude"
+  if unparsed != "exclude":
+    out.update(_policy_metrics(predictions, unparsed))
   return out
+
+
+def _policy_metrics(preds: Sequence[Prediction], unparsed: str) -> dict:
+  m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
+                     probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
+  return {k: m[k] for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse",
+                            "unparsed_policy")}
 
 
 def reasoning_report(preds: Sequence[Prediction], references_path: str,
@@ -197,32 +204,44 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
              split: str = "test", step: Optional[int] = None, input_length: int = 2048,
              max_decode_length: int = 512, batch_size: int = 16, label: Optional[str] = None,
              progress: bool = True, references: Optional[str] = None,
-             scorer_config: Any = None, decode: str = "greedy") -> dict:
+             scorer_config: Any = None, decode: str = "greedy", unparsed: str = "exclude",
+             model_config: Optional[str] = None, gin_search_paths: Sequence[str] = ()) -> dict:
   """Evaluates a model directory on an eval task or mixture; returns {task: metrics}.
 
   `decode`: 'greedy' or 'beam:K' (see `decode_choice`), recorded in metrics.json; the default
   output dir is MODEL_DIR/eval_<step> (greedy) or MODEL_DIR/eval_<step>_beam<K>.
+  `unparsed`: how a decode without a parsable rating counts ("exclude", "fallback:K", or
+  "distribution": the most probable rating after the appended marker); always reported.
 
   With `references` (a `recsaver references` output), the decoded reasoning is also scored
   against the verified references (BLEU, ROUGE-1, METEOR, BERTScore; `reasoning.md`).
+  `model_dir` may be a `t5x.train` MODEL_DIR or checkpoint (see `load_model`).
   """
   choice = parse_decode(decode)
-  config, params, step = load_model(model_dir, step)
+  config, params, step = load_model(model_dir, step, model_config, gin_search_paths)
   params = jax.device_put(params)
-  # A beam evaluation never resumes (mixes with) the greedy predictions of the default dir.
-  suffix = "" if choice.name == "greedy" else f"_beam{choice.beams}"
-  output_dir = output_dir or os.path.join(model_dir, f"eval_{step}{suffix}")
+  if output_dir is None:  # next to the checkpoints (beside a checkpoint_<step> dir given alone)
+    base = os.path.normpath(model_dir)
+    if os.path.basename(base) == f"checkpoint_{step}":
+      base = os.path.dirname(base)
+    # A beam evaluation never resumes (mixes with) the greedy predictions of the default dir.
+    suffix = "" if choice.name == "greedy" else f"_beam{choice.beams}"
+    output_dir = os.path.join(base, f"eval_{step}{suffix}")
   os.makedirs(output_dir, exist_ok=True)
   results, rows, all_preds = {}, [], []
   for task in eval_tasks(mixture_or_task_name):
+    pieces = task.output_features["inputs"].vocabulary.vocab_size
+    if pieces > config.vocab_size:
+      raise UserFacingError(f"task {task.name}: its vocabulary has {pieces} pieces but the model "
+                            f"only {config.vocab_size} embedding rows (wrong model or tasks?)")
     preds = predict_task(config, params, task, split, input_length, max_decode_length,
                          batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
                          progress, choice)
-    results[task.name] = task_metrics(task, preds)
+    results[task.name] = task_metrics(task, preds, unparsed)
     rows.append((f"{label or task.name}", results[task.name]))
     all_preds += preds
   if len(rows) > 1:  # the mixture as a whole (same metrics over all its examples)
-    results["all"] = overall_metrics(all_preds)
+    results["all"] = overall_metrics(all_preds, unparsed)
     rows.append((f"{label or mixture_or_task_name} (all)", results["all"]))
   if references:
     report = reasoning_report(all_preds, references, scorer_config)
@@ -233,15 +252,13 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
     json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
                "task": mixture_or_task_name, "decode": str(choice), "metrics": results}, f, indent=2)
   with open(os.path.join(output_dir, "metrics.md"), "w", encoding="utf-8") as f:
-    f.write(format_table(rows, columns=TABLE_COLUMNS,
-                         extra=(("n", "n"), ("n_unparsed", "unparsed"))) + "\n")
+    f.write(format_table(rows, columns=TABLE_COLUMNS) + "\n")
   return results
 
 
-def overall_metrics(preds: Sequence[Prediction]) -> dict:
+def overall_metrics(preds: Sequence[Prediction], unparsed: str = "exclude") -> dict:
   m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
-                     probs=np.asarray([p.probs for p in preds]))
-  m.pop("unparsed_policy", None)
+                     probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
   m["n_marker_appended"] = int(sum(p.marker_appended for p in preds))
   return m
 
@@ -256,4 +273,4 @@ def comparison_table(metrics_files: Sequence[str], labels: Optional[Sequence[str
       saved = json.load(f)
     m = saved["metrics"].get(task) or next(iter(saved["metrics"].values()))
     rows.append((labels[i] if labels else f"{saved['task']} @ {saved['step']}", m))
-  return format_table(rows, columns=TABLE_COLUMNS, extra=(("n", "n"), ("n_unparsed", "unparsed")))
+  return format_table(rows, columns=TABLE_COLUMNS)

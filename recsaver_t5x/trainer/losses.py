@@ -58,6 +58,8 @@ def compute_loss(logits: jax.Array, batch: Mapping[str, jax.Array], z_loss: floa
   weights = weights.astype(jnp.float32)
   per_token, z_term = cross_entropy_with_z_loss(logits, targets, z_loss)
   weight_sum = jnp.sum(weights)
+  # the per-token cross entropy (a metric) always uses the real token weights
+  ce_sum = jnp.sum((per_token - z_term) * weights)
   factor = jnp.float32(1.0)
   if isinstance(loss_normalizing_factor, str):
     name = loss_normalizing_factor.upper()
@@ -75,4 +77,4 @@ def compute_loss(logits: jax.Array, batch: Mapping[str, jax.Array], z_loss: floa
     factor = jnp.float32(loss_normalizing_factor)
   loss = jnp.sum(per_token * weights) / factor
   return loss, {"z_loss": jnp.sum(z_term * weights) / factor, "weight_sum": weight_sum,
-                "ce_sum": jnp.sum((per_token - z_term) * weights)}
+                "ce_sum": ce_sum}

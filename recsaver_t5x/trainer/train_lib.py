@@ -356,7 +356,8 @@ def _loop(state, step_fn, ckpt, data_cfg, batches_done, mesh, config, *, model_d
             scalars.update(rates)
           writer.write(s, scalars)
         last = {"step": step, **{k: float(v) for k, v in host[-1].items()}, **rates}
-        bar.set_postfix(loss=f"{last['loss']:.4g}", tok_s=f"{rates['tokens_per_s']:.0f}")
+        bar.set_postfix(loss=f"{last['loss']:.4g}", ce_tok=f"{last['cross_ent_per_token']:.3g}",
+                        tok_s=f"{rates['tokens_per_s']:.0f}")
         window, tokens, t_window = [], 0, time.perf_counter()
       if save_now:
         ckpt.save(step, state.params, state.opt_state,

@@ -67,5 +67,39 @@ def test_format_table_layout():
   table = rm.format_table([("naive", {"binary_acc": 0.5, "binary_f1": float("nan"), "multi_acc": 0.25,
                                       "mae": 1.0, "rmse": 1.5, "n": 4, "n_unparsed": 0})])
   header, rule, row = table.splitlines()
-  assert header == "| Method | Binary Acc | F1 | Multi Acc | MAE | RMSE | n | unparsed |"
-  assert row == "| naive | 0.5000 | - | 0.2500 | 1.0000 | 1.5000 | 4 | 0 |"
+  assert header == ("| Method | Binary Acc | F1 | Multi Acc | MAE | RMSE | n | unparsed | "
+                    "unparsed policy |")
+  assert row == "| naive | 0.5000 | - | 0.2500 | 1.0000 | 1.5000 | 4 | 0 | - |"
+
+
+def test_unparsed_distribution_policy_reads_the_rating_distribution():
+  """'distribution': an unparsed prediction is the argmax of its rating probabilities."""
+  y, pred, probs = _random(4, n=120, with_none=15)
+  m = rm.rating_metrics(y, pred, probs, unparsed="distribution")
+  filled = np.array([np.argmax(probs[i]) + 1 if p is None else p for i, p in enumerate(pred)])
+  assert m["n"] == 120 and m["n_unparsed"] == 15 and m["unparsed_policy"] == "distribution"
+  assert m["multi_acc"] == pytest.approx(skm.accuracy_score(y, filled))
+  assert m["binary_f1"] == pytest.approx(skm.f1_score(y > 3, filled > 3))
+  assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, filled))
+  # parsed predictions are kept as they are, whatever their distribution says
+  assert m == rm.rating_metrics(y, [p if p is not None else int(f) for p, f in zip(pred, filled)],
+                                probs, unparsed="distribution") | {"n_unparsed": 15}
+  with pytest.raises(ValueError, match="distribution"):
+    rm.rating_metrics(y, pred, None, unparsed="distribution")
+  bad = probs.copy()
+  bad[[i for i, p in enumerate(pred) if p is None][0]] = np.nan
+  with pytest.raises(ValueError, match="distribution"):
+    rm.rating_metrics(y, pred, bad, unparsed="distribution")
+
+
+@pytest.mark.parametrize("policy", ["drop", "fallback:9", "fallback:x", ""])
+def test_bad_unparsed_policy(policy):
+  with pytest.raises(ValueError):
+    rm.check_unparsed_policy(policy)
+
+
+def test_policy_in_every_table_row():
+  rows = [(name, rm.rating_metrics([1, 5], [None, 5], np.eye(5)[[0, 4]], unparsed=policy))
+          for name, policy in (("a", "exclude"), ("b", "fallback:3"), ("c", "distribution"))]
+  lines = rm.format_table(rows).splitlines()[2:]
+  assert [l.rsplit("|", 2)[-2].strip() for l in lines] == ["exclude", "fallback:3", "distribution"]

@@ -148,3 +148,26 @@ def test_rating_probabilities(trained_vocab, small_params):
     last = out.logits[0, -1].numpy()[list(tokens.digit_ids)].astype(np.float64)
     p = np.exp(last - last.max())
     np.testing.assert_allclose(probs[i], p / p.sum(), atol=1e-4)
+
+
+@pytest.mark.parametrize('text,want', [
+    (f'{vocab_lib.REASON_MARKER} price fair {vocab_lib.RATING_MARKER} 2 quality good '
+     f'{vocab_lib.RATING_MARKER} 4', 4),
+    (f'{vocab_lib.RATING_MARKER} 5 {vocab_lib.REASON_MARKER} lotion {vocab_lib.RATING_MARKER} 1', 1),
+    (f'{vocab_lib.REASON_MARKER} cream {vocab_lib.RATING_MARKER} 3', 3),
+])
+def test_probabilities_and_parser_read_the_same_marker(trained_vocab, text, want):
+  """One rule: the rating-token position is right after the LAST marker, where the parser reads."""
+  from recsaver_t5x.prompting.parse import parse_answer
+  vocab = trained_vocab
+  tokens = rating_probs.rating_token_ids(vocab)
+  ids = list(vocab.encode(text)) + [1]
+  decoded = np.zeros((1, len(ids) + 4), np.int32)
+  decoded[0, :len(ids)] = ids
+  parsed = parse_answer(vocab.decode(ids[:-1]))
+  assert parsed.rating == want
+  (prefix,), appended = rating_probs.rating_prefixes(decoded, tokens)
+  assert not appended[0]
+  # The decoded token at the read position is the digit the parser returned.
+  assert ids[:len(prefix)] == prefix
+  assert ids[len(prefix)] == tokens.digit_ids[want - 1]

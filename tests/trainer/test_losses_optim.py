@@ -35,6 +35,12 @@ def test_loss_matches_numpy_and_special_factors():
   got, parts = losses.compute_loss(jnp.asarray(logits), batch, 0.0, "NUM_REAL_TARGET_TOKENS")
   ce = optax.softmax_cross_entropy_with_integer_labels(jnp.asarray(logits), jnp.asarray(targets))
   assert float(got) == pytest.approx(float((ce * weights).sum() / weights.sum()), rel=1e-5)
+  # the per-token cross entropy the trainer logs (cross_ent_per_token = ce_sum / weight_sum)
+  # excludes the z-loss and does not depend on the normalising factor
+  for factor in (None, 233472, "AVERAGE_PER_SEQUENCE"):
+    _, parts = losses.compute_loss(jnp.asarray(logits), batch, 1e-4, factor)
+    assert float(parts["ce_sum"] / parts["weight_sum"]) == pytest.approx(
+        float((ce * weights).sum() / weights.sum()), rel=1e-5)
 
 
 def test_average_per_sequence_with_packing():

@@ -193,9 +193,9 @@ def test_comparison_table_layout(tmp_path):
   table = evaluate_lib.comparison_table(paths, ["Flan-T5 small", "Flan-T5 small + reasoning"])
   lines = table.splitlines()
   assert lines[0] == ("| Method | Binary Acc | F1 | Multi Acc | MAE | RMSE | Binary AUC | "
-                      "Multi AUC | n | unparsed |")
+                      "Multi AUC | n | unparsed | unparsed policy |")
   assert lines[3] == ("| Flan-T5 small + reasoning | 0.7500 | 0.6000 | 0.3000 | 1.0000 | 1.2000 | "
-                      "0.7000 | 0.6500 | 100 | 2 |")
+                      "0.7000 | 0.6500 | 100 | 2 | - |")
 
 
 def test_vocabulary_larger_than_model_is_an_error(tasks, tmp_path):
@@ -208,3 +208,47 @@ def test_vocabulary_larger_than_model_is_an_error(tasks, tmp_path):
   assert re.search(r"vocabulary has \d+ pieces but the model only 64 embedding rows", out.stderr)
   assert "Traceback" not in out.stderr
   assert not (tmp_path / "m" / "config.json").exists()
+
+
+def test_task_metrics_unparsed_policies(tasks):
+  """Every policy on a real task's metric fns; 'distribution' leaves no prediction out."""
+  import seqio
+  from recsaver_t5x.eval.rating_metrics import rating_metrics
+  from recsaver_t5x.trainer import evaluate_lib
+  from seqio_tasks import from_config
+  from tests.seqio_tasks import fakedata
+  from_config.register(tasks)
+  task = seqio.get_mixture_or_task("recsaver_beauty_reason_eval")
+  rng = np.random.default_rng(0)
+  preds = []
+  for i in range(40):
+    probs = rng.dirichlet(np.ones(5))
+    rating = None if i % 4 == 0 else int(rng.integers(1, 6))
+    text = fakedata.answer("likes it", rating)  # what the task's postprocess_fn parses
+    preds.append(evaluate_lib.Prediction(f"e{i}", "beauty", int(rng.integers(1, 6)), text, rating,
+                                         None if rating else "no marker", tuple(probs),
+                                         rating is None))
+  true = [p.true_rating for p in preds]
+  excl = evaluate_lib.task_metrics(task, preds)
+  assert excl["unparsed_policy"] == "exclude" and excl["n_unparsed"] == 10
+  want = rating_metrics(true, [p.rating for p in preds])
+  assert excl["multi_acc"] == pytest.approx(want["multi_acc"])
+  dist = evaluate_lib.task_metrics(task, preds, "distribution")
+  filled = [p.rating or int(np.argmax(p.probs)) + 1 for p in preds]
+  want = rating_metrics(true, filled)
+  assert dist["unparsed_policy"] == "distribution" and dist["n_unparsed"] == 10
+  for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse"):
+    assert dist[k] == pytest.approx(want[k]), k
+  assert dist["multi_auc"] == pytest.approx(excl["multi_auc"])  # AUCs never depend on parsing
+  fb = evaluate_lib.task_metrics(task, preds, "fallback:3")
+  assert fb["mae"] == pytest.approx(rating_metrics(true, [p.rating or 3 for p in preds])["mae"])
+  overall = evaluate_lib.overall_metrics(preds, "distribution")
+  assert overall["multi_acc"] == pytest.approx(dist["multi_acc"])
+  assert overall["unparsed_policy"] == "distribution"
+
+
+def test_evaluate_cli_rejects_bad_policy(tmp_path):
+  out = subprocess.run([sys.executable, "-m", "recsaver_t5x.cli", "evaluate",
+                        f"--model_dir={tmp_path}", "--task=t", "--unparsed=drop"],
+                       env=helpers.subprocess_env(), capture_output=True, text=True, cwd=helpers.REPO)
+  assert out.returncode != 0 and "--unparsed" in out.stderr and "Traceback" not in out.stderr
