@@ -39,7 +39,7 @@ def check_unparsed_policy(unparsed: str) -> str:
     except ValueError:
       value = float("nan")
     if not 1 <= value <= 5:
-      raise ValueError(f"fallback rating must be in 1..5, got {unparsed.split(':', 1)[1]!r}")
+      raise ValueError(f"fallback rating must be in 1..5, got {unparsed.split(':', 1)[1]}")
     return unparsed
   raise ValueError(f"unknown unparsed policy {unparsed!r}; use 'exclude', 'fallback:K' or "
                    "'distribution'")
