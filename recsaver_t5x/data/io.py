@@ -66,6 +66,12 @@ def read_split(prepared_dir: str, split: str) -> list[Example]:
   return read_examples(path)
 
 
+def rating_scale(prepared_dir: str):
+  """The prepared domain's RatingScale (its manifest's `rating_scale`; 1..5 for older ones)."""
+  from recsaver_t5x.scale import RatingScale  # pylint: disable=import-outside-toplevel
+  return RatingScale.from_dict(read_manifest(prepared_dir).get("rating_scale"))
+
+
 def read_manifest(prepared_dir: str) -> dict:
   path = os.path.join(prepared_dir, "manifest.json")
   if not os.path.isfile(path):

@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
       num_explanations=args.explanations, temperature=args.temperature,
       verify_temperature=args.verify_temperature, max_tokens=args.max_tokens,
       verify_max_tokens=args.verify_max_tokens, base_seed=args.seed,
-      verify_json=args.verify_json_schema,
+      verify_json=args.verify_json_schema, scale=data_io.rating_scale(args.prepared),
       budget=Budget(max_prompt_chars=args.max_prompt_chars, max_field_chars=args.max_field_chars))
   from recsaver_t5x import paths
   paths.distinct_outputs([args.out, args.out + ".summary.json"],

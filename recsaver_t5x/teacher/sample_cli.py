@@ -47,6 +47,7 @@ def main(args: argparse.Namespace) -> int:
     raise UserFacingError("--samples must be >= 1")
   examples = stratified_head(data_io.read_split(args.prepared, args.split), args.limit)
   cfg = SamplingConfig(num_samples=args.samples, temperature=args.temperature,
+                       scale=data_io.rating_scale(args.prepared),
                        max_tokens=args.max_tokens, base_seed=args.seed, logprobs=args.logprobs,
                        response_format=json_schema_format(RATING_SCHEMA) if args.json_schema else None,
                        budget=Budget(max_prompt_chars=args.max_prompt_chars,

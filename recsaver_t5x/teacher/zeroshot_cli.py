@@ -60,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x import paths
   paths.writable_dir(args.out)
   cfg = SamplingConfig(num_samples=1, temperature=args.temperature, max_tokens=args.max_tokens,
+                       scale=data_io.rating_scale(args.prepared),
                        base_seed=args.seed, logprobs=args.logprobs,
                        budget=Budget(max_prompt_chars=args.max_prompt_chars,
                                      max_field_chars=args.max_field_chars))
