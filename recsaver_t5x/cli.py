@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("recsaver_t5x.pipeline.run_cli", "the whole pipeline from a run file into one run directory"),
     "prepare": ("recsaver_t5x.data.prepare_cli", "raw Amazon reviews -> balanced rating-prediction examples"),
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
-    "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
+    "baseline": ("recsaver_t5x.baseline.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
     "zeroshot": ("recsaver_t5x.teacher.zeroshot_cli", "prompt variants over the test split with a teacher LLM (Table 3)"),
     "teacher-serve": ("recsaver_t5x.teacher.serve_cli", "start the embedded llama.cpp teacher server(s) and print the URL"),
     "sample": ("recsaver_t5x.teacher.sample_cli", "M teacher reasoning paths per training example into the sample store"),

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 
 
 @dataclasses.dataclass(frozen=True)

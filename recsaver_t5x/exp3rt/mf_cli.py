@@ -21,7 +21,7 @@ def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   import json
   from recsaver_t5x.data import io as data_io
-  from recsaver_t5x.eval.baseline import round_half_up
+  from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import corpus as corpus_lib, mf, readout
   from recsaver_t5x.exp3rt.preferences_cli import parse_scale
 

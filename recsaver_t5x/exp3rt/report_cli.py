@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
   import os
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
-  from recsaver_t5x.eval.baseline import round_half_up
+  from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import readout, report
   from recsaver_t5x.exp3rt.corpus import manifest_sources
 

@@ -62,7 +62,8 @@ def run_prepare(cfg: RunConfig, run_dir: str) -> dict:
 
 
 def run_baseline(cfg: RunConfig, run_dir: str) -> dict:
-  from recsaver_t5x.eval import baseline_cli, rating_metrics  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import baseline_cli
+  from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
   rows = baseline_cli.baseline_rows([prepared_dir(run_dir, d.name) for d in cfg.domains], "test")
   os.makedirs(os.path.join(run_dir, "baseline"), exist_ok=True)
   with open(os.path.join(run_dir, "baseline", "baseline.md"), "w", encoding="utf-8") as f:

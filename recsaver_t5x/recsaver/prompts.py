@@ -17,7 +17,7 @@ from typing import Optional
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.prompting import templates
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.templates import DomainWording, RenderOptions
 from recsaver_t5x.prompting.variants import Budget, Prompt, fit_to_budget
 

@@ -29,14 +29,11 @@ import os
 from typing import Any, Mapping, Optional, Sequence
 
 from recsaver_t5x.data.records import RATINGS, Example
-from recsaver_t5x.data.io import iter_json_objects
-from recsaver_t5x.errors import InputError, UserFacingError
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.variants import Budget
 from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver.leakage import CleanedExplanation, remove_leakage
-from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
-from recsaver_t5x import shapes
 from recsaver_t5x.teacher.client import (ChatRequest, ClientConfig, TeacherClient,
                                          json_schema_format)
 from recsaver_t5x.teacher.sampler import Job, derive_seed, prompt_jobs, run_jobs, SamplingConfig
@@ -271,29 +268,3 @@ def write_references(path: str, records: Sequence[ReferenceRecord]) -> None:
     for r in records:
       f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
   os.replace(tmp, path)
-
-
-def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
-  """example_id -> references (verified by default; `verified=False`: every cleaned one).
-
-  Examples with 0 references are kept as empty lists so that scorers can count them.
-  """
-  if not os.path.isfile(path):
-    raise UserFacingError(f"{path}: no such references file (run `recsaver references`)")
-  field = "references" if verified else "unverified_references"
-  out: dict[str, list[str]] = {}
-  for n, obj in iter_json_objects(path):
-    if "example_id" not in obj:
-      raise InputError(path, "not a reference record", line=n, field="example_id")
-    refs = obj.get(field)
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-      raise InputError(path, "must be a list of strings", line=n, field=field)
-    out[str(obj["example_id"])] = refs
-  return out
-
-
-def load_ratings(path: str, scale: RatingScale = DEFAULT_SCALE) -> dict[str, int]:
-  """example_id -> true rating, from a references file (a rating off `scale` names its line)."""
-  return {str(obj["example_id"]): shapes.as_int(path, "rating", obj["rating"], scale.low,
-                                                scale.high, line=n)
-          for n, obj in iter_json_objects(path) if "rating" in obj}

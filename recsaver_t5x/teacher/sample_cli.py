@@ -31,7 +31,7 @@ def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
-  from recsaver_t5x.prompting.parse import parse_answer
+  from recsaver_t5x.answer import parse_answer
   from recsaver_t5x.prompting.variants import Budget, get_variant
   from recsaver_t5x.teacher.client import RATING_SCHEMA, json_schema_format
   from recsaver_t5x.teacher.options import teacher_from_args

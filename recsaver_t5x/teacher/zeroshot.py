@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import UserFacingError
-from recsaver_t5x.prompting.parse import ParsedAnswer, parse_answer, rating_probs
+from recsaver_t5x.answer import ParsedAnswer, parse_answer, rating_probs
 from recsaver_t5x.prompting.variants import VARIANTS, Budget, Demonstration, Variant, build_prompt
 from recsaver_t5x.teacher.client import TeacherClient
 from recsaver_t5x.teacher.sampler import SamplingConfig, example_jobs, run_jobs
@@ -138,7 +138,7 @@ def stratified_head(examples: Sequence[Example], n: Optional[int]) -> list[Examp
 
 
 def baseline_row(examples: Sequence[Example]) -> dict:
-  from recsaver_t5x.eval import baseline  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import user_average as baseline  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.eval.rating_metrics import rating_metrics  # pylint: disable=import-outside-toplevel
   return rating_metrics([e.rating for e in examples], baseline.user_average_predictions(examples))
 

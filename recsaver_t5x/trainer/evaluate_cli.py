@@ -53,14 +53,10 @@ def main(args: argparse.Namespace) -> int:
     return 0
   if not args.model_dir or not args.task:
     raise UserFacingError("--model_dir and --task are required (or --compare FILES)")
-  import importlib  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], "GPU")
-  for module in args.task_module:
-    importlib.import_module(module)
-  if args.tasks_config:
-    import seqio_tasks  # pylint: disable=import-outside-toplevel
-    seqio_tasks.register_from_config(args.tasks_config)
+  from recsaver_t5x.trainer import data  # pylint: disable=import-outside-toplevel
+  data.register_tasks(args.tasks_config, args.task_module)
   results = evaluate_lib.evaluate(
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
@@ -71,6 +67,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _scorer_config(args):
-  from recsaver_t5x.recsaver.reasoning_metrics import ScorerConfig  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.eval.reasoning_metrics import ScorerConfig  # pylint: disable=import-outside-toplevel
   return ScorerConfig(metrics=tuple(m.strip() for m in args.reasoning_metrics.split(",") if m.strip()),
                       bertscore_model=args.bertscore_model)

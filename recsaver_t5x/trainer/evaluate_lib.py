@@ -32,7 +32,7 @@ from recsaver_t5x.model.config import T5Config
 from recsaver_t5x.trainer.decode_choice import DecodeChoice, parse_decode
 from recsaver_t5x.model.network import Transformer
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 
 TABLE_COLUMNS = TABLE3_COLUMNS + AUC_COLUMNS
 
@@ -183,14 +183,11 @@ def reasoning_report(preds: Sequence[Prediction], references_path: str,
   predictions, the study's Table 11; examples without references excluded and counted).
   """
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.recsaver.reasoning_metrics import Candidate, ReasoningScorer, ScorerConfig
-  from recsaver_t5x.recsaver.references import load_references
-  refs = load_references(references_path)
-  cands = []
-  for p in preds:
-    parsed = parse_answer(p.text)
-    cands.append(Candidate(p.example_id, parsed.explanation or p.text, p.true_rating, p.rating))
-  return ReasoningScorer(scorer_config or ScorerConfig()).score(cands, refs)
+  from recsaver_t5x.eval import reasoning_metrics as rmx
+  from recsaver_t5x.eval.references_file import load_references
+  return rmx.reasoning_report(
+      [rmx.Candidate(p.example_id, p.text, p.true_rating, p.rating) for p in preds],
+      load_references(references_path), rmx.ReasoningScorer(scorer_config or rmx.ScorerConfig()))
 
 
 def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str] = None,

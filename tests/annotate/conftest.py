@@ -5,7 +5,7 @@ import os
 import pytest
 
 from recsaver_t5x.data import io as data_io
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 
 def make_run(directory: str, n: int = 12) -> str:

@@ -11,7 +11,7 @@ from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.exp3rt.student import scale_tokens
 from recsaver_t5x.model.vocab import REASON_MARKER, RATING_MARKER, get_vocabulary, train_sentencepiece
 from recsaver_t5x.scale import RatingScale
-from seqio_tasks import exp3rt as T
+from recsaver_t5x.tasks import exp3rt as T
 from tests.exp3rt.rule_teacher import RuleTeacher
 
 SKEW10 = "0.05,0.04,0.05,0.06,0.08,0.1,0.14,0.16,0.16,0.16"

@@ -3,11 +3,11 @@ import json
 
 import seqio
 
-import seqio_tasks
-from seqio_tasks import exp3rt as exp3rt_tasks
+from recsaver_t5x import tasks as seqio_tasks
+from recsaver_t5x.tasks import exp3rt as exp3rt_tasks
 from recsaver_t5x.exp3rt import workdir
 from recsaver_t5x.exp3rt.prompts import GENERIC
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 MAG = "magazine_subscriptions"
 LENGTHS = {"inputs": 2048, "targets": 512}

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from recsaver_t5x import cli
+from recsaver_t5x.eval import references_file
 from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver import references as refs
 from recsaver_t5x.recsaver.leakage import leak_reason, split_sentences
@@ -80,9 +81,9 @@ def test_algorithm1_statuses_resume_and_summary(tmp_path):
 
   out = tmp_path / "references.jsonl"
   refs.write_references(str(out), records)
-  assert refs.load_references(str(out)) == {"ok": by_id["ok"].references, "rejected": [],
+  assert references_file.load_references(str(out)) == {"ok": by_id["ok"].references, "rejected": [],
                                              "empty": [], "unsure": []}
-  assert len(refs.load_references(str(out), verified=False)["rejected"]) == 2
+  assert len(references_file.load_references(str(out), verified=False)["rejected"]) == 2
 
 
 def test_references_cli(tmp_path, capsys):

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from recsaver_t5x.prompting import variants
-from recsaver_t5x.prompting.parse import parse_answer, rating_probs
+from recsaver_t5x.answer import parse_answer, rating_probs
 from recsaver_t5x.teacher.client import ChatRequest, ClientConfig, TeacherClient
 from tests.serve.conftest import ServerProcess, serve_args
 from tests.trainer import helpers

@@ -6,7 +6,7 @@ import os
 import pathlib
 
 from recsaver_t5x.prompting import variants
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording
-from seqio_tasks import filters, targets as targets_lib
+from recsaver_t5x import targets as targets_lib
+from recsaver_t5x.tasks import filters
 
 @dataclasses.dataclass(frozen=True)
 class PromptOptions:

@@ -15,7 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def baseline_rows(prepared_dirs, split: str) -> list[tuple[str, dict]]:
   """One (name, metrics) row per prepared directory."""
   from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.eval import baseline, rating_metrics  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import user_average as baseline
+  from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
   rows = []
   for d in prepared_dirs:
     examples = data_io.read_split(d, split)

@@ -1,6 +1,6 @@
 """EXP3RT's three SeqIO task families per domain, and their mixtures.
 
-Registered by `seqio_tasks.add_domain(..., exp3rt_dir=DIR)` (DIR: the domain's `recsaver
+Registered by `recsaver_t5x.tasks.add_domain(..., exp3rt_dir=DIR)` (DIR: the domain's `recsaver
 preferences/profiles/exp3rt-rationales` directory):
 
   recsaver_{domain}_exp3rt_extract      review (+ item title) -> [Like]/[Dislike] preferences
@@ -24,9 +24,9 @@ import seqio
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.exp3rt import prompts, rationales, readout, workdir
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.scale import RatingScale
-from seqio_tasks import naming, rows as rows_lib
+from recsaver_t5x.tasks import naming, rows as rows_lib
 
 FAMILIES = ("extract", "profile", "predict")
 TASK_SPLITS = {"train": "train", "validation": "test", "test": "test"}
@@ -129,7 +129,7 @@ def postprocess_fn(scale: RatingScale):
   """seqio postprocess: the rating parsed on the domain's scale; targets: the true rating."""
   def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
                   is_target: bool = False) -> dict:
-    from seqio_tasks import metrics  # pylint: disable=import-outside-toplevel
+    from recsaver_t5x.tasks import metrics  # pylint: disable=import-outside-toplevel
     if is_target:
       return metrics.postprocess(output, example, is_target=True)
     text = output.decode("utf-8") if isinstance(output, bytes) else str(output)

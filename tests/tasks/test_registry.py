@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import seqio
 
-import seqio_tasks
+from recsaver_t5x import tasks as seqio_tasks
 from recsaver_t5x.eval.rating_metrics import rating_metrics
 from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording
-from seqio_tasks import metrics, naming
-from tests.seqio_tasks import fakedata
+from recsaver_t5x.tasks import metrics, naming
+from tests.tasks import fakedata
 
 LENGTHS = {"inputs": 1024, "targets": 128}
 
@@ -156,15 +156,16 @@ def test_from_config_module(domain, tmp_path):
 
 
 def test_reasoning_metric_fn_uses_the_recsaver_scorer():
-  from recsaver_t5x.recsaver.reasoning_metrics import ReasoningScorer, ScorerConfig
+  from recsaver_t5x.eval.reasoning_metrics import ReasoningScorer, ScorerConfig
   scorer = ReasoningScorer(ScorerConfig(metrics=("bleu", "rouge1_f1")))
   refs = {"a": ["the user likes gentle creams"], "b": [], "c": ["bold colours please her"]}
   fn = metrics.reasoning_metric_fn(refs, scorer)
   texts = ["### Reason ###\nthe user likes gentle creams\n### Rating ###\n4", "### Rating ###\n2",
            "### Reason ###\nshe wants bold colours\n### Rating ###\n5"]
   out = fn([{"example_id": e, "rating": 4} for e in "abc"], [metrics.postprocess(t) for t in texts])
-  want = scorer(["the user likes gentle creams", "she wants bold colours"],
-                [refs["a"], refs["c"]])
+  from recsaver_t5x.eval.reasoning_metrics import Candidate
+  want = scorer.score([Candidate("a", "the user likes gentle creams"),
+                       Candidate("c", "she wants bold colours")], refs).summary()["all"]
   assert out["n_no_reference"] == 1
   assert out["bleu"] == pytest.approx(want["bleu"]) and out["rouge1_f1"] == pytest.approx(
       want["rouge1_f1"])

@@ -10,7 +10,7 @@
   the five rating-token probabilities that the model returns as aux output `rating_probs`
   (seqio "predict_with_aux" metric; T5X's `predict_batch_with_aux` path).
 - `reasoning_metric_fn(references, scorer)`: Rec-SAVER reasoning metrics of the decoded reasoning
-  against verified references, by example id.
+  against verified references, by example id (`eval.reasoning_metrics.reasoning_report`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from recsaver_t5x.eval.rating_metrics import rating_metrics
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.eval.reasoning_metrics import Candidate, ReasoningScorer, reasoning_report
+from recsaver_t5x.answer import parse_answer
 
 AUX_KEY = "rating_probs"
 TEXT_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "n", "n_unparsed")
@@ -74,26 +75,14 @@ def rating_prob_metrics(targets: Sequence[dict], predictions: Sequence[dict],
   return {"binary_auc": m["binary_auc"], "multi_auc": m["multi_auc"]}
 
 
-ReasoningScorer = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, float]]
-
-
 def reasoning_metric_fn(references: Mapping[str, Sequence[str]], scorer: ReasoningScorer
                         ) -> Callable[[Sequence[dict], Sequence[dict]], dict]:
-  """A seqio predict metric: `scorer(candidates, references)` over examples with references.
-
-  Examples without any verified reference are excluded and counted (`n_no_reference`).
-  """
+  """A seqio predict metric: `reasoning_metrics.reasoning_report` of the decoded outputs (means
+  over examples with references; those without are counted in `n_no_reference`)."""
   def reasoning_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
-    cands, refs, missing = [], [], 0
-    for t, p in zip(targets, predictions):
-      r = references.get(t["example_id"], ())
-      if not r:
-        missing += 1
-        continue
-      parsed = parse_answer(p["text"])
-      cands.append(parsed.explanation or p["text"])
-      refs.append(list(r))
-    out = {k: float(v) for k, v in scorer(cands, refs).items()} if cands else {}
-    out["n_no_reference"] = float(missing)
-    return {k: v for k, v in out.items() if not (isinstance(v, float) and math.isinf(v))}
+    report = reasoning_report([Candidate(t["example_id"], p["text"])
+                               for t, p in zip(targets, predictions)], references, scorer)
+    out = {k: float(v) for k, v in report.summary()["all"].items() if k != "n_no_references"}
+    out["n_no_reference"] = float(len(report.no_references))
+    return {k: v for k, v in out.items() if not math.isinf(v) and not math.isnan(v)}
   return reasoning_metrics
