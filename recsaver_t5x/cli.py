@@ -46,8 +46,24 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     if name == chosen:
       mod = importlib.import_module(module)
       mod.add_arguments(p)
+      kebab_case_flags(p)
       p.set_defaults(_main=mod.main)
   return parser
+
+
+def kebab_case_flags(parser: argparse.ArgumentParser) -> None:
+  """One flag style: every `--snake_case` option also gets (and is listed as) `--kebab-case`.
+
+  The snake spelling stays accepted for one release (`--gin_file`/`--gin_search_path` keep it as
+  T5X's spelling; `--gin.KEY=VALUE` bindings are T5X's and untouched).
+  """
+  # pylint: disable=protected-access  (argparse has no public way to add a spelling afterwards)
+  for action in parser._actions:
+    for flag in list(action.option_strings):
+      kebab = flag.replace("_", "-")
+      if flag.startswith("--") and kebab != flag and kebab not in parser._option_string_actions:
+        action.option_strings.insert(0, kebab)
+        parser._option_string_actions[kebab] = action
 
 
 def main(argv: list[str] | None = None) -> int:

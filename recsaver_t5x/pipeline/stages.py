@@ -177,9 +177,9 @@ def run_evaluate(cfg: RunConfig, run_dir: str) -> dict:
   out = {}
   for s in students(cfg):
     eval_dir = os.path.join(run_dir, "eval", s["name"])
-    run_subcommand(["evaluate", "--model_dir", os.path.join(run_dir, "train", s["name"]), "--task", s["eval_task"],
-                    "--tasks_config", os.path.join(run_dir, "tasks", "tasks.json"), "--output_dir", eval_dir,
-                    "--label", s.get("label", s["name"]), *flags(e, underscores=True)])
+    run_subcommand(["evaluate", "--model-dir", os.path.join(run_dir, "train", s["name"]), "--task", s["eval_task"],
+                    "--tasks-config", os.path.join(run_dir, "tasks", "tasks.json"), "--output-dir", eval_dir,
+                    "--label", s.get("label", s["name"]), *flags(e)])
     if "_reason" in s["eval_task"] and refs:
       merged = os.path.join(run_dir, "references", "all.jsonl")
       with open(merged, "w", encoding="utf-8") as f:

@@ -1,10 +1,10 @@
 """`recsaver evaluate`: decode a split with a trained student and score its ratings.
 
-    recsaver evaluate --model_dir runs/small --tasks_config runs/tasks.json \\
+    recsaver evaluate --model-dir runs/small --tasks-config runs/tasks.json \\
         --task recsaver_beauty_reason_eval
     recsaver evaluate --compare runs/*/eval_*/metrics.json     # Table 4/5 layout, one row each
 
-Writes predictions_<task>.jsonl, metrics.json and metrics.md into --output_dir
+Writes predictions_<task>.jsonl, metrics.json and metrics.md into --output-dir
 (default MODEL_DIR/eval_<step>); rerunning continues where a killed run stopped.
 """
 from __future__ import annotations
