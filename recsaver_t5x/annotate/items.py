@@ -87,7 +87,7 @@ def candidates(preds: Sequence[tuple[str, str]], examples: dict[str, Example]) -
       reasoning = (parse_answer(d["text"]).explanation or "").strip()
       if not reasoning:
         continue
-      true = int(d.get("true_rating", ex.rating))
+      true = int(d.get("true_rating", ex.true_rating))
       pred = d.get("predicted_rating", d.get("rating"))
       pred = int(pred) if pred is not None else None
       out.append(Item("", model, ex.example_id, int(d.get("sample_index", 0) or 0), reasoning,

@@ -21,7 +21,7 @@ def baseline_rows(prepared_dirs, split: str) -> list[tuple[str, dict]]:
   for d in prepared_dirs:
     examples = data_io.read_split(d, split)
     domain = data_io.read_manifest(d)["config"]["domain"]
-    m = rating_metrics.rating_metrics([e.rating for e in examples],
+    m = rating_metrics.rating_metrics([e.true_rating for e in examples],
                                       baseline.user_average_predictions(examples),
                                       probs=baseline.user_average_probabilities(examples) or None)
     rows.append((f"{domain}: naive user average", m))

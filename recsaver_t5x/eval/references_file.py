@@ -33,7 +33,13 @@ def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
 
 
 def load_ratings(path: str, scale: RatingScale = DEFAULT_SCALE) -> dict[str, int]:
-  """example_id -> true rating, from a references file (a rating off `scale` names its line)."""
-  return {str(obj["example_id"]): shapes.as_int(path, "rating", obj["rating"], scale.low,
-                                                scale.high, line=n)
-          for n, obj in iter_json_objects(path) if "rating" in obj}
+  """example_id -> true rating, from a references file (a rating off `scale` names its line).
+
+  Files of the previous release name it "rating" (accepted for one release)."""
+  out = {}
+  for n, obj in iter_json_objects(path):
+    key = "true_rating" if "true_rating" in obj else "rating"
+    if key in obj:
+      out[str(obj["example_id"])] = shapes.as_int(path, key, obj[key], scale.low, scale.high,
+                                                  line=n)
+  return out

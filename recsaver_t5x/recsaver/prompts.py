@@ -61,7 +61,7 @@ def _prompt(example: Example, variant: str, task: str, wording: DomainWording,
 def explain_prompt(example: Example, wording: Optional[DomainWording] = None,
                    budget: Budget = Budget()) -> Prompt:
   wording = wording or templates.wording_for(example.domain)
-  return _prompt(example, EXPLAIN_VARIANT, task_explain(wording, example.rating), wording, budget)
+  return _prompt(example, EXPLAIN_VARIANT, task_explain(wording, example.true_rating), wording, budget)
 
 
 def verify_prompt(example: Example, explanation: str, wording: Optional[DomainWording] = None,

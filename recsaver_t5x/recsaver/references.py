@@ -110,7 +110,7 @@ class ReferenceRecord:
   """An example's references: the verified ones and every attempt, for audit."""
 
   example_id: str
-  rating: int
+  true_rating: int
   domain: str
   attempts: tuple[Attempt, ...]
 
@@ -125,7 +125,7 @@ class ReferenceRecord:
     return [a.cleaned.text for a in self.attempts if a.status != EMPTY]
 
   def to_dict(self) -> dict[str, Any]:
-    return {"example_id": self.example_id, "rating": self.rating, "domain": self.domain,
+    return {"example_id": self.example_id, "true_rating": self.true_rating, "domain": self.domain,
             "references": self.references, "unverified_references": self.unverified_references,
             "attempts": [a.to_dict() for a in self.attempts]}
 
@@ -136,13 +136,13 @@ def explain_jobs(examples: Sequence[Example], model: str, cfg: ReferenceConfig) 
                         max_tokens=cfg.max_tokens, base_seed=cfg.base_seed, budget=cfg.budget)
   ps = [prompts.explain_prompt(ex, budget=cfg.budget) for ex in examples]
   return prompt_jobs(ps, model, scfg, extra={ex.example_id: {"step": "explain",
-                                                            "true_rating": ex.rating}
+                                                            "true_rating": ex.true_rating}
                                             for ex in examples})
 
 
 def clean(example: Example, answer: str) -> CleanedExplanation:
   """Step 2: the explanation section of the answer, leaking sentences removed."""
-  cleaned = remove_leakage(prompts.extract_explanation(answer), example.rating)
+  cleaned = remove_leakage(prompts.extract_explanation(answer), example.true_rating)
   return dataclasses.replace(cleaned, original=answer)
 
 
@@ -192,10 +192,10 @@ def collect(examples: Sequence[Example], store: SampleStore, model: str,
       if parsed.rating is None:
         status = UNPARSED
       else:
-        status = VERIFIED if parsed.rating == ex.rating else REJECTED
+        status = VERIFIED if parsed.rating == ex.true_rating else REJECTED
       attempts.append(Attempt(n, sample.text, cleaned, status, verify.text, parsed.rating,
                               parsed.unparsed_reason))
-    records.append(ReferenceRecord(ex.example_id, ex.rating, ex.domain, tuple(attempts)))
+    records.append(ReferenceRecord(ex.example_id, ex.true_rating, ex.domain, tuple(attempts)))
   return records
 
 
@@ -235,7 +235,7 @@ def summary(records: Sequence[ReferenceRecord]) -> dict[str, Any]:
             "examples_with_references": sum(1 for r in rs if r.references),
             "examples_without_references": sum(1 for r in rs if not r.references),
             "sentences_removed": sum(len(a.cleaned.removed) for a in attempts)}
-  by_label = {str(k): stats_of([r for r in records if r.rating == k]) for k in RATINGS}
+  by_label = {str(k): stats_of([r for r in records if r.true_rating == k]) for k in RATINGS}
   return {"by_label": by_label, "all": stats_of(records),
           "examples_without_references": [r.example_id for r in records if not r.references]}
 

@@ -48,7 +48,7 @@ MIXTURE = f"{naming.PREFIX}_mix_exp3rt"
 
 def _row(example_id: str, domain: str, inputs: str, head: str, tail: str, rating: int) -> dict:
   return {"example_id": example_id, "domain": domain, "inputs": inputs, "targets_head": head,
-          "targets_tail": tail, "targets": head + tail, "rating": int(rating),
+          "targets_tail": tail, "targets": head + tail, "true_rating": int(rating),
           "sample_index": 0, "teacher_rating": -1}
 
 
@@ -133,7 +133,7 @@ def postprocess_fn(scale: RatingScale):
     if is_target:
       return metrics.postprocess(output, example, is_target=True)
     text = output.decode("utf-8") if isinstance(output, bytes) else str(output)
-    return {"text": text, "rating": parse_answer(text, scale).rating}
+    return {"text": text, "predicted_rating": parse_answer(text, scale).rating}
   return postprocess
 
 
@@ -141,7 +141,8 @@ def text_metric_fn(scale: RatingScale):
   """Parsed-rating RMSE/MAE on the domain's scale; unparsed answers counted, scored at the
   scale's midpoint (every example counts)."""
   def exp3rt_text_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
-    r = readout.errors([t["rating"] for t in targets], [p["rating"] for p in predictions], scale)
+    r = readout.errors([t["true_rating"] for t in targets], [p["predicted_rating"] for p in predictions],
+                       scale)
     return {"rmse": r["rmse"], "mae": r["mae"], "n": r["n"], "n_unparsed": r["n_missing"]}
   return exp3rt_text_metrics
 

@@ -1,8 +1,8 @@
 """Postprocessing and metric functions of the eval tasks (seqio conventions).
 
-- `postprocess`: a decoded model output -> {"text", "rating"} (rating parsed by the teacher
-  module's parser, None when unparsed); a target -> {"rating", "example_id"} from the example's
-  TRUE rating field (never from the target text).
+- `postprocess`: a decoded model output -> {"text", "predicted_rating"} (parsed by
+  `answer.parse_answer`, None when unparsed); a target -> {"true_rating", "example_id"} from the
+  example's `true_rating` feature (never from the target text).
 - `rating_text_metrics(targets, predictions, aux_values)`: binary/5-class accuracy, F1, MAE, RMSE
   and the unparsed count (a seqio "predict_with_aux" metric that ignores the aux values, so one
   decode pass serves both metric fns).
@@ -35,13 +35,13 @@ def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
                 is_target: bool = False) -> dict:
   """seqio postprocess_fn (see module docstring)."""
   if is_target:
-    if example is None or "rating" not in example:
-      raise ValueError("eval targets need the example's 'rating' feature")
-    return {"rating": int(np.asarray(example["rating"])),
+    if example is None or "true_rating" not in example:
+      raise ValueError("eval targets need the example's 'true_rating' feature")
+    return {"true_rating": int(np.asarray(example["true_rating"])),
             "example_id": _str(np.asarray(example["example_id"]).item())
             if "example_id" in example else ""}
   text = _str(output)
-  return {"text": text, "rating": parse_answer(text).rating}
+  return {"text": text, "predicted_rating": parse_answer(text).rating}
 
 
 def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
@@ -58,7 +58,7 @@ def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict],
   `predict` fn would make `t5x.eval` decode everything a second time).
   """
   del aux_values
-  m = rating_metrics([t["rating"] for t in targets], [p["rating"] for p in predictions])
+  m = rating_metrics([t["true_rating"] for t in targets], [p["predicted_rating"] for p in predictions])
   return _numeric(m, TEXT_KEYS)
 
 
@@ -70,7 +70,7 @@ def rating_prob_metrics(targets: Sequence[dict], predictions: Sequence[dict],
     raise KeyError(f"the model returned no aux output '{AUX_KEY}' (got {sorted(aux_values)}); "
                    "use recsaver_t5x.trainer.t5x_model.RatingEncoderDecoderModel")
   probs = np.asarray(aux_values[AUX_KEY], dtype=np.float64).reshape(len(targets), 5)
-  y = [t["rating"] for t in targets]
+  y = [t["true_rating"] for t in targets]
   m = rating_metrics(y, [None] * len(y), probs=probs)
   return {"binary_auc": m["binary_auc"], "multi_auc": m["multi_auc"]}
 

@@ -51,7 +51,7 @@ def output_features(vocabulary: Union[str, seqio.Vocabulary]) -> dict[str, seqio
 # ---------------------------------------------------------------- tf.data pieces
 
 _STRING_KEYS = ("example_id", "domain", "inputs", "targets_head", "targets_tail", "targets")
-_INT_KEYS = ("rating", "sample_index", "teacher_rating")
+_INT_KEYS = ("true_rating", "sample_index", "teacher_rating")
 
 
 def rows_to_dataset(rows: Sequence[dict]) -> tf.data.Dataset:

@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
     mine = [store.get(j.key) for j in jobs]
   parsed = [parse_answer(s.text) for s in mine]
   ok = sum(p.parsed for p in parsed)
-  correct = sum(p.rating == ex.rating for p, ex in
+  correct = sum(p.rating == ex.true_rating for p, ex in
                 zip(parsed, (e for e in examples for _ in range(args.samples))))
   print(f"{len(examples)} examples x M={args.samples} at T={args.temperature}: {describe(stats)}")
   print(f"parsed {ok}/{len(mine)} answers; rating equals the truth in {correct}/{len(mine)}; "

@@ -47,7 +47,7 @@ def test_three_families_and_mixtures(built, tmp_path):
   assert len(rows.predict("test")) == 10  # every test example is evaluated
   # Verified targets: cleaned rationale + TRUE rating; never the leaking sentence.
   for r in rows.predict("train"):
-    assert r["targets"].endswith(f"### Rating ###\n{r['rating']}") and "rating of" not in r["targets"]
+    assert r["targets"].endswith(f"### Rating ###\n{r['true_rating']}") and "rating of" not in r["targets"]
   want = {"extract": len(rows.extract("train")), "profile": len(rows.profile("train")),
           "predict": n_verified}
   for f, n in want.items():  # tokenized datasets of the real seqio tasks

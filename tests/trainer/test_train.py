@@ -82,7 +82,7 @@ def test_overfit_then_predict_ratings(tmp_path):
       d, "m", "eval_150", "predictions_recsaver_beauty_reason_eval.jsonl"))]
   for p in preds:
     assert p["text"].startswith(f"### Reason ### likes {p['example_id']} things")
-    assert p["rating"] == p["true_rating"] and np.argmax(p["probs"]) + 1 == p["true_rating"]
+    assert p["predicted_rating"] == p["true_rating"] and np.argmax(p["probs"]) + 1 == p["true_rating"]
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "metrics.md"))
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "reasoning.md"))
   # --decode beam:2 (T5X's beam search): the memorised answers again, the choice recorded.
