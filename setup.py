@@ -12,7 +12,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=setuptools.find_packages(include=["recsaver_t5x", "recsaver_t5x.*", "seqio_tasks", "seqio_tasks.*"]),
+    packages=setuptools.find_packages(include=["recsaver_t5x", "recsaver_t5x.*", "seqio_tasks"]),
     package_data={"recsaver_t5x": ["py.typed", "configs/*.toml"]},
     # Versions are pinned in requirements/constraints.txt; here only what the package imports.
     install_requires=[

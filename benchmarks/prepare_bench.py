@@ -97,7 +97,7 @@ def pandas_prepare(reviews: str, meta: tuple[str, ...], out: str, n_train: int, 
         rows = g.to_dict("records")
         *h, t = rows
         f.write(json.dumps({
-            "user_id": user, "rating": int(t["overall"]), "target": item(t["asin"]),
+            "user_id": user, "true_rating": int(t["overall"]), "target": item(t["asin"]),
             "history": [{"item": item(r["asin"]), "rating": int(r["overall"]),
                          "review": r["reviewText"] if isinstance(r["reviewText"], str) else None,
                          "timestamp": int(r["unixReviewTime"])} for r in h]}) + "\n")

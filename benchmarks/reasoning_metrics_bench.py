@@ -43,7 +43,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 AMAZON = pathlib.Path(os.environ.get("RECSAVER_SHARED", REPO.parent / "shared")) / "data" / "amazon"
 
-from recsaver_t5x.recsaver import reasoning_metrics as rmx  # pylint: disable=wrong-import-position
+from recsaver_t5x.eval import reasoning_metrics as rmx  # pylint: disable=wrong-import-position
 
 N_REFS = 5
 

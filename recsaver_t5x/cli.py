@@ -14,7 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("recsaver_t5x.pipeline.run_cli", "the whole pipeline from a run file into one run directory"),
     "prepare": ("recsaver_t5x.data.prepare_cli", "raw Amazon reviews -> balanced rating-prediction examples"),
     "synth": ("recsaver_t5x.data.synth_cli", "write a synthetic Amazon-2018-format category of any size"),
-    "baseline": ("recsaver_t5x.eval.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
+    "baseline": ("recsaver_t5x.baseline.baseline_cli", "naive user-average baseline table (Table 3 layout)"),
     "zeroshot": ("recsaver_t5x.teacher.zeroshot_cli", "prompt variants over the test split with a teacher LLM (Table 3)"),
     "teacher-serve": ("recsaver_t5x.teacher.serve_cli", "start the embedded llama.cpp teacher server(s) and print the URL"),
     "sample": ("recsaver_t5x.teacher.sample_cli", "M teacher reasoning paths per training example into the sample store"),
@@ -47,8 +47,24 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     if name == chosen:
       mod = importlib.import_module(module)
       mod.add_arguments(p)
+      kebab_case_flags(p)
       p.set_defaults(_main=mod.main)
   return parser
+
+
+def kebab_case_flags(parser: argparse.ArgumentParser) -> None:
+  """One flag style: every `--snake_case` option also gets (and is listed as) `--kebab-case`.
+
+  The snake spelling stays accepted for one release (`--gin_file`/`--gin_search_path` keep it as
+  T5X's spelling; `--gin.KEY=VALUE` bindings are T5X's and untouched).
+  """
+  # pylint: disable=protected-access  (argparse has no public way to add a spelling afterwards)
+  for action in parser._actions:
+    for flag in list(action.option_strings):
+      kebab = flag.replace("_", "-")
+      if flag.startswith("--") and kebab != flag and kebab not in parser._option_string_actions:
+        action.option_strings.insert(0, kebab)
+        parser._option_string_actions[kebab] = action
 
 
 def main(argv: list[str] | None = None) -> int:

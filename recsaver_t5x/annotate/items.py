@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +87,7 @@ def candidates(preds: Sequence[tuple[str, str]], examples: dict[str, Example]) -
       reasoning = (parse_answer(d["text"]).explanation or "").strip()
       if not reasoning:
         continue
-      true = int(d.get("true_rating", ex.rating))
+      true = int(d.get("true_rating", ex.true_rating))
       pred = d.get("predicted_rating", d.get("rating"))
       pred = int(pred) if pred is not None else None
       out.append(Item("", model, ex.example_id, int(d.get("sample_index", 0) or 0), reasoning,

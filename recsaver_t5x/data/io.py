@@ -9,26 +9,10 @@ import orjson
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
+from recsaver_t5x.jsonl import UTF8_BOM, iter_json_objects  # noqa: F401  (part of this module's API)
+
 
 SPLITS = ("train", "test")
-UTF8_BOM = b"\xef\xbb\xbf"
-
-
-def iter_json_objects(path: str) -> Iterator[tuple[int, dict]]:
-  """Yields (line number, object) of a JSONL file; a bad line is an InputError naming it."""
-  with open(path, "rb") as f:
-    for lineno, line in enumerate(f, 1):
-      if lineno == 1 and line.startswith(UTF8_BOM):  # files saved by Excel/Notepad start with one
-        line = line[len(UTF8_BOM):]
-      if not line.strip():
-        continue
-      try:
-        obj = orjson.loads(line)
-      except orjson.JSONDecodeError as e:
-        raise InputError(path, f"not valid JSON ({e})", line=lineno) from None
-      if not isinstance(obj, dict):
-        raise InputError(path, "each line must be a JSON object", line=lineno)
-      yield lineno, obj
 
 
 def iter_examples(path: str) -> Iterator[Example]:

@@ -244,12 +244,12 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
           example_id=f"{cfg.domain}:{tgt['user']}:{tgt['asin']}:{tgt['pos']}", domain=cfg.domain,
           user_id=tgt["user"], history=tuple(HistoryEntry(item(h["asin"]), int(h["rating"]), h["review"],
                                                           h["summary"], int(h["ts"]) // 1000) for h in hist),
-          target=item(tgt["asin"]), rating=int(tgt["rating"]), timestamp=int(tgt["ts"]) // 1000,
+          target=item(tgt["asin"]), true_rating=int(tgt["rating"]), timestamp=int(tgt["ts"]) // 1000,
           split=split))
     examples.sort(key=lambda e: e.example_id)
     data_io.write_examples(os.path.join(out_dir, f"{split}.jsonl"), examples)
     counts[split] = {"examples": len(examples), "users": len({e.user_id for e in examples}),
-                     "per_label": {str(r): sum(e.rating == r for e in examples) for r in cfg.scale.values}}
+                     "per_label": {str(r): sum(e.true_rating == r for e in examples) for r in cfg.scale.values}}
   missing_fields = {f: sum(f in item(a).missing_fields() for a in asins)
                     for f in ("title", "brand", "categories", "description", "price")}
   manifest = {

@@ -47,7 +47,7 @@ class Example:
   user_id: str
   history: tuple[HistoryEntry, ...]
   target: Item
-  rating: int
+  true_rating: int
   timestamp: int
   split: str = ""
 
@@ -56,7 +56,8 @@ class Example:
     return {"example_id": self.example_id, "domain": self.domain, "user_id": self.user_id,
             "history": [{"item": _item_dict(h.item), "rating": h.rating, "review": h.review,
                          "summary": h.summary, "timestamp": h.timestamp} for h in self.history],
-            "target": _item_dict(self.target), "rating": self.rating, "timestamp": self.timestamp,
+            "target": _item_dict(self.target), "true_rating": self.true_rating,
+            "timestamp": self.timestamp,
             "split": self.split}
 
   @classmethod
@@ -66,7 +67,10 @@ class Example:
         history=tuple(HistoryEntry(item=_item(h["item"]), rating=int(h["rating"]),
                                    review=h.get("review"), summary=h.get("summary"),
                                    timestamp=int(h["timestamp"])) for h in d["history"]),
-        target=_item(d["target"]), rating=int(d["rating"]), timestamp=int(d["timestamp"]),
+        target=_item(d["target"]),
+        # "rating": the key before the rename, accepted for one release (existing prepared dirs).
+        true_rating=int(d["true_rating"] if "true_rating" in d else d["rating"]),
+        timestamp=int(d["timestamp"]),
         split=d.get("split", ""))
 
   def history_mean_rating(self) -> float:

@@ -2,6 +2,6 @@
 
 preference extraction (`preferences`) -> user/item profiles (`selection`, `profiles`) ->
 rating-conditioned rationales through the Rec-SAVER leakage filter and self-verification
-(`rationales`) -> three SeqIO task families (`seqio_tasks.exp3rt`) -> chained student inference
+(`rationales`) -> three SeqIO task families (`recsaver_t5x.tasks.exp3rt`) -> chained student inference
 with parsed / argmax / expected read-outs (`chain`, `readout`) -> the EXP3RT table (`report`).
 """

@@ -16,7 +16,7 @@ from recsaver_t5x.data.records import Item
 from recsaver_t5x.exp3rt import bullets, profiles as profiles_lib, prompts, rationales, readout
 from recsaver_t5x.exp3rt.selection import Selection, SelectionConfig
 from recsaver_t5x.exp3rt.student import Student
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.templates import DomainWording
 from recsaver_t5x.scale import RatingScale
 

@@ -23,7 +23,7 @@ def _model(path: str):
 def model_path(path: Optional[str] = None) -> str:
   if path:
     return path
-  from recsaver_t5x.recsaver.reasoning_metrics import packaged_minilm  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.eval.reasoning_metrics import packaged_minilm  # pylint: disable=import-outside-toplevel
   return packaged_minilm().path
 
 

@@ -21,7 +21,7 @@ def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   import json
   from recsaver_t5x.data import io as data_io
-  from recsaver_t5x.eval.baseline import round_half_up
+  from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import corpus as corpus_lib, mf, readout
   from recsaver_t5x.exp3rt.preferences_cli import parse_scale
 
@@ -29,13 +29,13 @@ def main(args: argparse.Namespace) -> int:
   test = data_io.read_split(args.prepared, args.split)
   preds, cold = mf.predict(corpus, test, scale, mf.MFConfig(args.factors, args.max_iter,
                                                              seed=args.seed))
-  y = [ex.rating for ex in test]
+  y = [ex.true_rating for ex in test]
   metrics = {"parsed": readout.errors(y, [round_half_up(p) for p in preds], scale),
              "expected": readout.errors(y, preds, scale)}
   data_io.write_json_atomic(args.out, {
       "model": f"cornac MF (k={args.factors}, biased, SGD {args.max_iter} iters)",
       "scale": scale.to_dict(), "n_cold": cold, "metrics": metrics,
-      "predictions": [{"example_id": ex.example_id, "true_rating": ex.rating, "predicted_rating": p}
+      "predictions": [{"example_id": ex.example_id, "true_rating": ex.true_rating, "predicted_rating": p}
                       for ex, p in zip(test, preds)]})
   print(json.dumps({"n": len(test), "n_cold": cold, "metrics": metrics}))
   return 0

@@ -13,13 +13,13 @@ from typing import Mapping, Optional
 
 from recsaver_t5x.data.records import Item
 from recsaver_t5x.exp3rt import prompts, teacher_jobs
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.templates import DomainWording
 from recsaver_t5x.recsaver.leakage import remove_leakage
 from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 from recsaver_t5x.teacher.sampler import Job
 from recsaver_t5x.teacher.store import SampleStore
-from seqio_tasks.targets import extract_reasoning
+from recsaver_t5x.targets import extract_reasoning
 
 FILTERS = ("verified", "cleaned", "raw")
 

@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
   import os
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
-  from recsaver_t5x.eval.baseline import round_half_up
+  from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import readout, report
   from recsaver_t5x.exp3rt.corpus import manifest_sources
 
@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
                                   for p in mf["predictions"]}))
   labels = args.reasoning_labels.split(",") if args.reasoning_labels else []
   for i, path in enumerate(args.reasoning):
-    rows = {p["example_id"]: (p["true_rating"], p["rating"],
+    rows = {p["example_id"]: (p["true_rating"], p.get("predicted_rating", p.get("rating")),
                               p["probs"] if len(p["probs"]) == len(scale) else None, None)
             for p in _jsonl(path)}
     sources.append((labels[i] if i < len(labels) else f"reasoning student ({os.path.basename(path)})", rows))
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
   if not ids:
     raise UserFacingError("no test example is predicted by every given source")
   ids = sorted(ids)
-  y = [test[i].rating for i in ids]
+  y = [test[i].true_rating for i in ids]
   means = [test[i].history_mean_rating() for i in ids]
   table_rows = [report.Row("naive (user average)", {
       "parsed": readout.errors(y, [round_half_up(m) for m in means], scale),

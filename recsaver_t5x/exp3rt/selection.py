@@ -86,7 +86,7 @@ def select(corpus: Corpus, examples: Sequence[Example], cfg: SelectionConfig,
   for ex in examples:
     banned = held_out if ex.split != "test" else ()
     out.append(Selection(ex.example_id, ex.split, ex.user_id, ex.target.asin, ex.timestamp,
-                         ex.rating, tuple(r.review_id for r in user_reviews(corpus, ex, cfg)),
+                         ex.true_rating, tuple(r.review_id for r in user_reviews(corpus, ex, cfg)),
                          tuple(r.review_id for r in item_candidates(corpus, ex, cfg, banned))))
   return out
 

@@ -2,7 +2,7 @@
 rating-token distribution on the domain's scale.
 
 Inputs longer than `input_length` keep their END, as the SeqIO tasks trim them
-(`seqio_tasks.registry.fit_to_lengths`), so the student sees at inference what it saw in training.
+(`recsaver_t5x.tasks.registry.fit_to_lengths`), so the student sees at inference what it saw in training.
 """
 from __future__ import annotations
 

@@ -20,15 +20,11 @@ TEACHER_FLAGS = {"base_url": "--teacher-base-url", "model": "--teacher-model",
                  "concurrency": "--concurrency", "timeout": "--timeout", "max_retries": "--max-retries"}
 
 
-def flags(section: Mapping[str, Any], rename: Mapping[str, str] | None = None,
-          underscores: bool = False) -> list[str]:
-  """{'max_tokens': 200, 'json_schema': True, 'variants': ['a', 'b']} -> CLI flags.
-
-  `underscores` keeps `--max_decode_length` spelling (the T5X-style train/evaluate commands).
-  """
+def flags(section: Mapping[str, Any], rename: Mapping[str, str] | None = None) -> list[str]:
+  """{'max_tokens': 200, 'json_schema': True, 'variants': ['a', 'b']} -> --kebab-case CLI flags."""
   out: list[str] = []
   for key, value in section.items():
-    flag = (rename or {}).get(key, "--" + (key if underscores else key.replace("_", "-")))
+    flag = (rename or {}).get(key, "--" + key.replace("_", "-"))
     if isinstance(value, bool):
       if value:
         out.append(flag)

@@ -62,7 +62,8 @@ def run_prepare(cfg: RunConfig, run_dir: str) -> dict:
 
 
 def run_baseline(cfg: RunConfig, run_dir: str) -> dict:
-  from recsaver_t5x.eval import baseline_cli, rating_metrics  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import baseline_cli
+  from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
   rows = baseline_cli.baseline_rows([prepared_dir(run_dir, d.name) for d in cfg.domains], "test")
   os.makedirs(os.path.join(run_dir, "baseline"), exist_ok=True)
   with open(os.path.join(run_dir, "baseline", "baseline.md"), "w", encoding="utf-8") as f:
@@ -176,9 +177,9 @@ def run_evaluate(cfg: RunConfig, run_dir: str) -> dict:
   out = {}
   for s in students(cfg):
     eval_dir = os.path.join(run_dir, "eval", s["name"])
-    run_subcommand(["evaluate", "--model_dir", os.path.join(run_dir, "train", s["name"]), "--task", s["eval_task"],
-                    "--tasks_config", os.path.join(run_dir, "tasks", "tasks.json"), "--output_dir", eval_dir,
-                    "--label", s.get("label", s["name"]), *flags(e, underscores=True)])
+    run_subcommand(["evaluate", "--model-dir", os.path.join(run_dir, "train", s["name"]), "--task", s["eval_task"],
+                    "--tasks-config", os.path.join(run_dir, "tasks", "tasks.json"), "--output-dir", eval_dir,
+                    "--label", s.get("label", s["name"]), *flags(e)])
     if "_reason" in s["eval_task"] and refs:
       merged = os.path.join(run_dir, "references", "all.jsonl")
       with open(merged, "w", encoding="utf-8") as f:

@@ -17,7 +17,7 @@ from typing import Optional
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.prompting import templates
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.templates import DomainWording, RenderOptions
 from recsaver_t5x.prompting.variants import Budget, Prompt, fit_to_budget
 
@@ -61,7 +61,7 @@ def _prompt(example: Example, variant: str, task: str, wording: DomainWording,
 def explain_prompt(example: Example, wording: Optional[DomainWording] = None,
                    budget: Budget = Budget()) -> Prompt:
   wording = wording or templates.wording_for(example.domain)
-  return _prompt(example, EXPLAIN_VARIANT, task_explain(wording, example.rating), wording, budget)
+  return _prompt(example, EXPLAIN_VARIANT, task_explain(wording, example.true_rating), wording, budget)
 
 
 def verify_prompt(example: Example, explanation: str, wording: Optional[DomainWording] = None,

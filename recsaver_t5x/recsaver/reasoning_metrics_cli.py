@@ -35,8 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _candidates_from_file(path: str, ratings: dict[str, int]):
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.errors import InputError
-  from recsaver_t5x.prompting.parse import parse_answer
-  from recsaver_t5x.recsaver.reasoning_metrics import Candidate
+  from recsaver_t5x.answer import parse_answer
+  from recsaver_t5x.eval.reasoning_metrics import Candidate
   from recsaver_t5x.data.io import iter_json_objects
   out = []
   for n, obj in iter_json_objects(path):
@@ -48,14 +48,13 @@ def _candidates_from_file(path: str, ratings: dict[str, int]):
       raise InputError(path, f"no candidate text (one of {', '.join(CANDIDATE_TEXT_FIELDS)})",
                        line=n, field="text")
     parsed = parse_answer(obj[field])
-    text = parsed.explanation if parsed.explanation is not None else obj[field]
     eid = str(obj["example_id"])
     if "true_rating" in obj:  # `recsaver evaluate` predictions: "rating" is the PREDICTED one
       true, pred = obj["true_rating"], obj.get("predicted_rating", obj.get("rating", parsed.rating))
     else:
       true, pred = obj.get("rating", ratings.get(eid)), obj.get("predicted_rating", parsed.rating)
     try:
-      out.append(Candidate(eid, text, None if true is None else int(true),
+      out.append(Candidate(eid, obj[field], None if true is None else int(true),
                            None if pred is None else int(pred), int(obj.get("sample_index", 0))))
     except (TypeError, ValueError):
       raise InputError(path, "ratings and sample_index must be integers", line=n) from None
@@ -64,24 +63,22 @@ def _candidates_from_file(path: str, ratings: dict[str, int]):
 
 def _candidates_from_store(path: str, variant: str, ratings: dict[str, int]):
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.prompting.parse import parse_answer
-  from recsaver_t5x.recsaver.reasoning_metrics import Candidate
+  from recsaver_t5x.answer import parse_answer
+  from recsaver_t5x.eval.reasoning_metrics import Candidate
   from recsaver_t5x.teacher.store import SampleStore
   store = SampleStore(path, readonly=True)
   out = []
   for s in store.select(variant=variant):
-    parsed = parse_answer(s.text)
-    text = parsed.explanation if parsed.explanation is not None else s.text
-    out.append(Candidate(s.key.example_id, text, ratings.get(s.key.example_id), parsed.rating,
-                         s.key.sample_index))
+    out.append(Candidate(s.key.example_id, s.text, ratings.get(s.key.example_id),
+                         parse_answer(s.text).rating, s.key.sample_index))
   return out
 
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.errors import UserFacingError
-  from recsaver_t5x.recsaver import reasoning_metrics as rmx
-  from recsaver_t5x.recsaver.references import load_ratings, load_references
+  from recsaver_t5x.eval import reasoning_metrics as rmx
+  from recsaver_t5x.eval.references_file import load_ratings, load_references
 
   references = load_references(args.references, verified=not args.unverified)
   ratings = load_ratings(args.references)
@@ -96,7 +93,7 @@ def main(args: argparse.Namespace) -> int:
       metrics=tuple(m.strip() for m in args.metrics.split(",") if m.strip()),
       bertscore_model=args.bertscore_model, bertscore_layers=args.bertscore_layers,
       batch_size=args.batch_size, torch_threads=args.torch_threads))
-  report = scorer.score(candidates, references, progress=True)
+  report = rmx.reasoning_report(candidates, references, scorer, progress=True)
   kind = "unverified (every cleaned explanation)" if args.unverified else "self-verified"
   print(f"Reasoning metrics of {len(candidates)} candidates against {kind} references "
         f"({args.references})")

@@ -29,9 +29,8 @@ import os
 from typing import Any, Mapping, Optional, Sequence
 
 from recsaver_t5x.data.records import RATINGS, Example
-from recsaver_t5x.data.io import iter_json_objects
-from recsaver_t5x.errors import InputError, UserFacingError
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.variants import Budget
 from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver.leakage import CleanedExplanation, remove_leakage
@@ -119,7 +118,7 @@ class ReferenceRecord:
   """An example's references: the verified ones and every attempt, for audit."""
 
   example_id: str
-  rating: int
+  true_rating: int
   domain: str
   attempts: tuple[Attempt, ...]
 
@@ -134,7 +133,7 @@ class ReferenceRecord:
     return [a.cleaned.text for a in self.attempts if a.status != EMPTY]
 
   def to_dict(self) -> dict[str, Any]:
-    return {"example_id": self.example_id, "rating": self.rating, "domain": self.domain,
+    return {"example_id": self.example_id, "true_rating": self.true_rating, "domain": self.domain,
             "references": self.references, "unverified_references": self.unverified_references,
             "attempts": [a.to_dict() for a in self.attempts]}
 
@@ -146,13 +145,13 @@ def explain_jobs(examples: Sequence[Example], model: str, cfg: ReferenceConfig) 
                         constrained=cfg.constrained, scale=cfg.scale)
   ps = [prompts.explain_prompt(ex, budget=cfg.budget) for ex in examples]
   return prompt_jobs(ps, model, scfg, extra={ex.example_id: {"step": "explain",
-                                                            "true_rating": ex.rating}
+                                                            "true_rating": ex.true_rating}
                                             for ex in examples}, shape="reason")
 
 
 def clean(example: Example, answer: str) -> CleanedExplanation:
   """Step 2: the explanation section of the answer, leaking sentences removed."""
-  cleaned = remove_leakage(prompts.extract_explanation(answer), example.rating)
+  cleaned = remove_leakage(prompts.extract_explanation(answer), example.true_rating)
   return dataclasses.replace(cleaned, original=answer)
 
 
@@ -207,10 +206,10 @@ def collect(examples: Sequence[Example], store: SampleStore, model: str,
       if parsed.rating is None:
         status = UNPARSED
       else:
-        status = VERIFIED if parsed.rating == ex.rating else REJECTED
+        status = VERIFIED if parsed.rating == ex.true_rating else REJECTED
       attempts.append(Attempt(n, sample.text, cleaned, status, verify.text, parsed.rating,
                               parsed.unparsed_reason))
-    records.append(ReferenceRecord(ex.example_id, ex.rating, ex.domain, tuple(attempts)))
+    records.append(ReferenceRecord(ex.example_id, ex.true_rating, ex.domain, tuple(attempts)))
   return records
 
 
@@ -250,7 +249,7 @@ def summary(records: Sequence[ReferenceRecord]) -> dict[str, Any]:
             "examples_with_references": sum(1 for r in rs if r.references),
             "examples_without_references": sum(1 for r in rs if not r.references),
             "sentences_removed": sum(len(a.cleaned.removed) for a in attempts)}
-  by_label = {str(k): stats_of([r for r in records if r.rating == k]) for k in RATINGS}
+  by_label = {str(k): stats_of([r for r in records if r.true_rating == k]) for k in RATINGS}
   return {"by_label": by_label, "all": stats_of(records),
           "examples_without_references": [r.example_id for r in records if not r.references]}
 
@@ -283,29 +282,3 @@ def write_references(path: str, records: Sequence[ReferenceRecord]) -> None:
     for r in records:
       f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
   os.replace(tmp, path)
-
-
-def load_references(path: str, verified: bool = True) -> dict[str, list[str]]:
-  """example_id -> references (verified by default; `verified=False`: every cleaned one).
-
-  Examples with 0 references are kept as empty lists so that scorers can count them.
-  """
-  if not os.path.isfile(path):
-    raise UserFacingError(f"{path}: no such references file (run `recsaver references`)")
-  field = "references" if verified else "unverified_references"
-  out: dict[str, list[str]] = {}
-  for n, obj in iter_json_objects(path):
-    if "example_id" not in obj:
-      raise InputError(path, "not a reference record", line=n, field="example_id")
-    refs = obj.get(field)
-    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-      raise InputError(path, "must be a list of strings", line=n, field=field)
-    out[str(obj["example_id"])] = refs
-  return out
-
-
-def load_ratings(path: str, scale: RatingScale = DEFAULT_SCALE) -> dict[str, int]:
-  """example_id -> true rating, from a references file (a rating off `scale` names its line)."""
-  return {str(obj["example_id"]): shapes.as_int(path, "rating", obj["rating"], scale.low,
-                                                scale.high, line=n)
-          for n, obj in iter_json_objects(path) if "rating" in obj}

@@ -145,7 +145,7 @@ def plots_section(run_dirs: Sequence[str], out_dir: str) -> Section:
         y = [p["true_rating"] for p in preds]
         tag = f"{_name(rd)}_{name}"
         images.append((f"{tag}: confusion matrix", plots.confusion_matrix(
-            y, [p["rating"] for p in preds], os.path.join(out_dir, f"{tag}_confusion.png"), tag)))
+            y, [p.get("predicted_rating", p.get("rating")) for p in preds], os.path.join(out_dir, f"{tag}_confusion.png"), tag)))
         images.append((f"{tag}: calibration of P(rating > 3)", plots.calibration(
             y, np.asarray([p["probs"] for p in preds]), os.path.join(out_dir, f"{tag}_calibration.png"), tag)))
       log = _jsonl(os.path.join(rd, "train", name, "train_metrics.jsonl"))

@@ -58,7 +58,7 @@ def query_examples(query: Query, domain: str) -> list[Example]:
   """
   ts = query.history[-1].timestamp if query.history else 0
   return [Example(example_id=f"{query.user_id}|{item.asin}", domain=domain, user_id=query.user_id,
-                  history=query.history, target=item, rating=UNKNOWN_RATING, timestamp=ts,
+                  history=query.history, target=item, true_rating=UNKNOWN_RATING, timestamp=ts,
                   split="rerank") for item in query.candidates]
 
 

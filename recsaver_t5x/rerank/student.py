@@ -56,7 +56,7 @@ class StudentReranker:
     # pylint: disable=import-outside-toplevel
     import seqio
     from recsaver_t5x.trainer import evaluate_lib
-    from seqio_tasks import naming, registry
+    from recsaver_t5x.tasks import naming, registry
     config, params, _ = self._load()
     examples = [e for q in queries for e in query_examples(q, self.domain)]
     os.makedirs(self.work_dir, exist_ok=True)

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.serve import protocol
 from recsaver_t5x.serve.batcher import Batcher, QueueFull, ShuttingDown
 from recsaver_t5x.serve.engine import DecodeSpec, Engine, Row, RowResult

@@ -32,7 +32,7 @@ def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
-  from recsaver_t5x.prompting.parse import parse_answer
+  from recsaver_t5x.answer import parse_answer
   from recsaver_t5x.prompting.variants import Budget, get_variant
   from recsaver_t5x.teacher.client import RATING_SCHEMA, json_schema_format
   from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args
@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     mine = [store.get(j.key) for j in jobs]
   parsed = [parse_answer(s.text) for s in mine]
   ok = sum(p.parsed for p in parsed)
-  correct = sum(p.rating == ex.rating for p, ex in
+  correct = sum(p.rating == ex.true_rating for p, ex in
                 zip(parsed, (e for e in examples for _ in range(args.samples))))
   print(f"{len(examples)} examples x M={args.samples} at T={args.temperature}: {describe(stats)}")
   print(f"parsed {ok}/{len(mine)} answers; rating equals the truth in {correct}/{len(mine)}; "

@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import UserFacingError
-from recsaver_t5x.prompting.parse import ParsedAnswer, parse_answer, rating_probs
+from recsaver_t5x.answer import ParsedAnswer, parse_answer, rating_probs
 from recsaver_t5x.prompting.variants import VARIANTS, Budget, Demonstration, Variant, build_prompt
 from recsaver_t5x.teacher.client import TeacherClient
 from recsaver_t5x.teacher.sampler import SamplingConfig, example_jobs, run_jobs
@@ -31,7 +31,7 @@ class Prediction:
   example_id: str
   variant: str
   true_rating: int
-  rating: Optional[int]
+  predicted_rating: Optional[int]
   unparsed_reason: Optional[str]
   probs: Optional[tuple[float, ...]]
   truncated: bool
@@ -55,8 +55,8 @@ def _solved(store: SampleStore, model: str, candidates: Sequence[Example]) -> Op
   for ex in candidates:
     for s in answers.get(ex.example_id, ()):
       parsed = parse_answer(s.text)
-      if parsed.rating == ex.rating and parsed.explanation:
-        return Demonstration(ex, parsed.explanation, ex.rating)
+      if parsed.rating == ex.true_rating and parsed.explanation:
+        return Demonstration(ex, parsed.explanation, ex.true_rating)
   return None
 
 
@@ -93,7 +93,7 @@ def predictions_for(store: SampleStore, examples: Sequence[Example], variant: Va
       raise UserFacingError(f"{store.path}: no sample for {ex.example_id} / {variant.name}")
     parsed: ParsedAnswer = parse_answer(s.text)
     trunc = s.extra.get("truncation") or {}
-    out.append(Prediction(ex.example_id, variant.name, ex.rating, parsed.rating,
+    out.append(Prediction(ex.example_id, variant.name, ex.true_rating, parsed.rating,
                           parsed.unparsed_reason, rating_probs(s.logprobs, parsed),
                           bool(trunc.get("clipped") or trunc.get("history_dropped")),
                           s.finish_reason))
@@ -107,11 +107,11 @@ def score(predictions: Sequence[Prediction], unparsed: str = "exclude") -> dict:
   the AUCs are computed over those `n_with_probs` answers (nothing is imputed for the others).
   """
   from recsaver_t5x.eval.rating_metrics import rating_metrics  # pylint: disable=import-outside-toplevel
-  m = rating_metrics([p.true_rating for p in predictions], [p.rating for p in predictions],
+  m = rating_metrics([p.true_rating for p in predictions], [p.predicted_rating for p in predictions],
                      unparsed=unparsed)
   with_probs = [p for p in predictions if p.probs is not None]
   if with_probs:
-    sub = rating_metrics([p.true_rating for p in with_probs], [p.rating for p in with_probs],
+    sub = rating_metrics([p.true_rating for p in with_probs], [p.predicted_rating for p in with_probs],
                          probs=[list(p.probs) for p in with_probs])
     m["binary_auc"], m["multi_auc"] = sub["binary_auc"], sub["multi_auc"]
   m["n_truncated"] = sum(p.truncated for p in predictions)
@@ -126,7 +126,7 @@ def stratified_head(examples: Sequence[Example], n: Optional[int]) -> list[Examp
     return list(examples)
   by_rating: dict[int, list[Example]] = {}
   for ex in examples:
-    by_rating.setdefault(ex.rating, []).append(ex)
+    by_rating.setdefault(ex.true_rating, []).append(ex)
   out: list[Example] = []
   depth = 0
   while len(out) < n:
@@ -138,9 +138,9 @@ def stratified_head(examples: Sequence[Example], n: Optional[int]) -> list[Examp
 
 
 def baseline_row(examples: Sequence[Example]) -> dict:
-  from recsaver_t5x.eval import baseline  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import user_average as baseline  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.eval.rating_metrics import rating_metrics  # pylint: disable=import-outside-toplevel
-  return rating_metrics([e.rating for e in examples], baseline.user_average_predictions(examples))
+  return rating_metrics([e.true_rating for e in examples], baseline.user_average_predictions(examples))
 
 
 @dataclasses.dataclass

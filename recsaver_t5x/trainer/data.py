@@ -9,13 +9,27 @@ of preprocessed examples on restart, seconds for fine-tuning-sized data).
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator, Mapping, Optional
+from typing import Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import seqio
 import tensorflow as tf
 
 from recsaver_t5x.errors import UserFacingError
+
+# The tasks package, by its T5X-facing name: like T5X's MIXTURE_OR_TASK_MODULE, the trainer imports
+# task modules by name and never statically (it sits below the tasks; README "Layers").
+TASKS_PACKAGE = "seqio_tasks"
+
+
+def register_tasks(tasks_config: Optional[str], task_modules: Sequence[str] = ()) -> None:
+  """Imports `task_modules` (they register tasks on import), then registers a tasks config JSON
+  (`recsaver_t5x.tasks.from_config`) through TASKS_PACKAGE's `register_from_config`."""
+  import importlib  # pylint: disable=import-outside-toplevel
+  for module in task_modules:
+    importlib.import_module(module)
+  if tasks_config:
+    importlib.import_module(TASKS_PACKAGE).register_from_config(tasks_config)
 
 
 @dataclasses.dataclass(frozen=True)

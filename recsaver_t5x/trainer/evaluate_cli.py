@@ -1,10 +1,10 @@
 """`recsaver evaluate`: decode a split with a trained student and score its ratings.
 
-    recsaver evaluate --model_dir runs/small --tasks_config runs/tasks.json \\
+    recsaver evaluate --model-dir runs/small --tasks-config runs/tasks.json \\
         --task recsaver_beauty_reason_eval
     recsaver evaluate --compare runs/*/eval_*/metrics.json     # Table 4/5 layout, one row each
 
-Writes predictions_<task>.jsonl, metrics.json and metrics.md into --output_dir
+Writes predictions_<task>.jsonl, metrics.json and metrics.md into --output-dir
 (default MODEL_DIR/eval_<step>); rerunning continues where a killed run stopped.
 """
 from __future__ import annotations
@@ -70,14 +70,10 @@ def main(args: argparse.Namespace) -> int:
     check_unparsed_policy(args.unparsed)
   except ValueError as e:
     raise UserFacingError(f"--unparsed: {e}") from None
-  import importlib  # pylint: disable=import-outside-toplevel
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], "GPU")
-  for module in args.task_module:
-    importlib.import_module(module)
-  if args.tasks_config:
-    import seqio_tasks  # pylint: disable=import-outside-toplevel
-    seqio_tasks.register_from_config(args.tasks_config)
+  from recsaver_t5x.trainer import data  # pylint: disable=import-outside-toplevel
+  data.register_tasks(args.tasks_config, args.task_module)
   results = evaluate_lib.evaluate(
       args.model_dir, args.task, output_dir=args.output_dir, split=args.split, step=args.step,
       input_length=args.input_length, max_decode_length=args.max_decode_length,
@@ -90,6 +86,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _scorer_config(args):
-  from recsaver_t5x.recsaver.reasoning_metrics import ScorerConfig  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.eval.reasoning_metrics import ScorerConfig  # pylint: disable=import-outside-toplevel
   return ScorerConfig(metrics=tuple(m.strip() for m in args.reasoning_metrics.split(",") if m.strip()),
                       bertscore_model=args.bertscore_model)

@@ -32,7 +32,7 @@ from recsaver_t5x.model.config import T5Config
 from recsaver_t5x.trainer.decode_choice import DecodeChoice, parse_decode
 from recsaver_t5x.model.network import Transformer
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_token_ids
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 
 TABLE_COLUMNS = TABLE3_COLUMNS + AUC_COLUMNS
 
@@ -43,7 +43,7 @@ class Prediction:
   domain: str
   true_rating: int
   text: str
-  rating: Optional[int]
+  predicted_rating: Optional[int]
   unparsed_reason: Optional[str]
   probs: tuple[float, ...]
   marker_appended: bool
@@ -116,7 +116,7 @@ def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, in
         row = row[:row.index(1)] if 1 in row else row
         text = vocab.decode(row)
         parsed = parse_answer(text)
-        p = Prediction(ex["example_id"].decode(), ex["domain"].decode(), int(ex["rating"]),
+        p = Prediction(ex["example_id"].decode(), ex["domain"].decode(), int(ex["true_rating"]),
                        text, parsed.rating, parsed.unparsed_reason,
                        tuple(float(x) for x in dist.probs[i]), bool(dist.marker_appended[i]))
         out.write(json.dumps(p.to_json()) + "\n")
@@ -142,6 +142,8 @@ def _read_predictions(path: str) -> dict[str, Prediction]:
     except json.JSONDecodeError:
       break  # a torn last line (killed mid-write): redo from there
     d["probs"] = tuple(d["probs"])
+    if "rating" in d:  # written before the rename; accepted for one release
+      d["predicted_rating"] = d.pop("rating")
     done[d["example_id"]] = Prediction(**d)
     good.append(line)
   with open(path, "w", encoding="utf-8") as f:  # drop a torn tail before appending
@@ -158,7 +160,7 @@ def task_metrics(task: seqio.Task, predictions: Sequence[Prediction],
   unparsed predictions; another `unparsed` policy ("fallback:K", "distribution") recomputes
   the text metrics under it. The policy is part of the result (`unparsed_policy`).
   """
-  targets = [task.postprocess_fn(None, example={"rating": p.true_rating,
+  targets = [task.postprocess_fn(None, example={"true_rating": p.true_rating,
                                                 "example_id": p.example_id.encode()},
                                  is_target=True) for p in predictions]
   preds = [task.postprocess_fn(p.text, example=None, is_target=False) for p in predictions]
@@ -190,14 +192,11 @@ def reasoning_report(preds: Sequence[Prediction], references_path: str,
   predictions, the study's Table 11; examples without references excluded and counted).
   """
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.recsaver.reasoning_metrics import Candidate, ReasoningScorer, ScorerConfig
-  from recsaver_t5x.recsaver.references import load_references
-  refs = load_references(references_path)
-  cands = []
-  for p in preds:
-    parsed = parse_answer(p.text)
-    cands.append(Candidate(p.example_id, parsed.explanation or p.text, p.true_rating, p.rating))
-  return ReasoningScorer(scorer_config or ScorerConfig()).score(cands, refs)
+  from recsaver_t5x.eval import reasoning_metrics as rmx
+  from recsaver_t5x.eval.references_file import load_references
+  return rmx.reasoning_report(
+      [rmx.Candidate(p.example_id, p.text, p.true_rating, p.predicted_rating) for p in preds],
+      load_references(references_path), rmx.ReasoningScorer(scorer_config or rmx.ScorerConfig()))
 
 
 def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str] = None,
@@ -257,7 +256,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
 
 
 def overall_metrics(preds: Sequence[Prediction], unparsed: str = "exclude") -> dict:
-  m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
+  m = rating_metrics([p.true_rating for p in preds], [p.predicted_rating for p in preds],
                      probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
   m["n_marker_appended"] = int(sum(p.marker_appended for p in preds))
   return m

@@ -192,7 +192,7 @@ def train(*, model_dir: str, mixture_or_task_name: str, task_feature_lengths: Ma
     tasks_config [TASKS_CONFIG], task_modules: how tasks get registered before use.
     max_steps_this_run: stop after this many steps even if train_steps is not reached.
   """
-  _register_tasks(tasks_config, task_modules)
+  data_lib.register_tasks(tasks_config, task_modules)
   is_main = jax.process_index() == 0
   dropout_seed = seed if dropout_seed is None else dropout_seed
   in_vocab, out_vocab = data_lib.get_vocabularies(mixture_or_task_name)
@@ -259,15 +259,6 @@ def train(*, model_dir: str, mixture_or_task_name: str, task_feature_lengths: Ma
                  peak=peak, progress=progress and is_main,
                  writer=MetricsWriter(model_dir, enabled=is_main, tensorboard=tensorboard),
                  max_steps_this_run=max_steps_this_run)
-
-
-def _register_tasks(tasks_config: Optional[str], task_modules: Sequence[str]) -> None:
-  import importlib  # pylint: disable=import-outside-toplevel
-  for module in task_modules:
-    importlib.import_module(module)
-  if tasks_config:
-    import seqio_tasks  # pylint: disable=import-outside-toplevel
-    seqio_tasks.register_from_config(tasks_config)
 
 
 def _init_params(model: Transformer, rng: jax.Array) -> Any:

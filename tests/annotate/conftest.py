@@ -5,7 +5,7 @@ import os
 import pytest
 
 from recsaver_t5x.data import io as data_io
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 
 def make_run(directory: str, n: int = 12) -> str:
@@ -19,12 +19,12 @@ def make_run(directory: str, n: int = 12) -> str:
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "predictions_recsaver_beauty_reason_eval.jsonl"), "w") as f:
       for i, ex in enumerate(examples):
-        pred = ex.rating if (i + s) % 2 == 0 else (ex.rating % 5) + 1
+        pred = ex.true_rating if (i + s) % 2 == 0 else (ex.true_rating % 5) + 1
         text = (f"### Reason ### The user gave high marks to gentle products like "
                 f"{ex.history[0].item.title}; this {ex.target.title} looks similar. "
                 f"### Rating ### {pred}")
         f.write(json.dumps({"example_id": ex.example_id, "domain": "beauty",
-                            "true_rating": ex.rating, "text": text, "rating": pred,
+                            "true_rating": ex.true_rating, "text": text, "rating": pred,
                             "unparsed_reason": None, "probs": [0.2] * 5,
                             "marker_appended": False}) + "\n")
   return directory

@@ -31,7 +31,7 @@ def test_dataclass_from_object_checks_keys_and_types(tmp_path):
     ({"domian": []}, "unknown key(s) 'domian'"),
 ])
 def test_tasks_config_shapes(tmp_path, content, needle):
-  from seqio_tasks import from_config
+  from recsaver_t5x.tasks import from_config
   path = tmp_path / "tasks.json"
   path.write_text(json.dumps(content))
   with pytest.raises(InputError) as e:
@@ -54,7 +54,7 @@ def test_references_rating_five_names_file_line_field(tmp_path, capsys):
 
 
 def test_references_rating_off_the_scale(tmp_path):
-  from recsaver_t5x.recsaver.references import load_ratings
+  from recsaver_t5x.eval.references_file import load_ratings
   from recsaver_t5x.scale import RatingScale
   refs = tmp_path / "refs.jsonl"
   refs.write_text(json.dumps({"example_id": "e1", "rating": 7}) + "\n")

@@ -9,7 +9,7 @@ from recsaver_t5x import cli
 from recsaver_t5x.exp3rt import readout, workdir
 from recsaver_t5x.model.vocab import train_sentencepiece
 from recsaver_t5x.scale import RatingScale
-from seqio_tasks import exp3rt as T
+from recsaver_t5x.tasks import exp3rt as T
 
 MAG = "magazine_subscriptions"
 

@@ -21,7 +21,7 @@ def test_table_rows_share_examples(amazon_dir, tmp_path):
   reason = tmp_path / "predictions_reason.jsonl"
   with open(reason, "w") as f:
     for k, ex in enumerate(test[1:]):
-      f.write(json.dumps({"example_id": ex.example_id, "domain": MAG, "true_rating": ex.rating,
+      f.write(json.dumps({"example_id": ex.example_id, "domain": MAG, "true_rating": ex.true_rating,
                           "text": "x", "rating": None if k == 0 else 4, "unparsed_reason": None,
                           "probs": [0, 0, 0, 1, 0], "marker_appended": False}) + "\n")
   out = tmp_path / "exp3rt.md"
@@ -31,7 +31,7 @@ def test_table_rows_share_examples(amazon_dir, tmp_path):
   assert f"({len(test) - 1} test examples" in text
   row = next(l for l in text.splitlines() if l.startswith("| reasoning student"))
   cells = [c.strip() for c in row.strip("|").split("|")]
-  y = [ex.rating for ex in test[1:]]
+  y = [ex.true_rating for ex in test[1:]]
   parsed = [3] + [4] * (len(y) - 1)  # the unparsed one at the midpoint 3
   assert math.isclose(float(cells[1]), math.sqrt(mean_squared_error(y, parsed)), abs_tol=1e-4)
   assert math.isclose(float(cells[2]), mean_absolute_error(y, parsed), abs_tol=1e-4)

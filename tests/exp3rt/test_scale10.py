@@ -11,7 +11,7 @@ from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.exp3rt.student import scale_tokens
 from recsaver_t5x.model.vocab import REASON_MARKER, RATING_MARKER, get_vocabulary, train_sentencepiece
 from recsaver_t5x.scale import RatingScale
-from seqio_tasks import exp3rt as T
+from recsaver_t5x.tasks import exp3rt as T
 from tests.exp3rt.rule_teacher import RuleTeacher
 
 SKEW10 = "0.05,0.04,0.05,0.06,0.08,0.1,0.14,0.16,0.16,0.16"
@@ -44,12 +44,12 @@ def test_scale_travels_through_prepare_prompts_and_targets(synth10):
   assert manifest["rating_scale"] == S10.to_dict()
   assert set(manifest["eligible_per_label"]) == {str(r) for r in range(1, 11)}
   test = [json.loads(l) for l in open(prep / "test.jsonl")]
-  assert {e["rating"] for e in test} == set(range(1, 11))  # every value of the scale
+  assert {e["true_rating"] for e in test} == set(range(1, 11))  # every value of the scale
   rows = T.DomainRows(str(out), "imdb_like")
   assert rows.scale == S10
   for r in rows.predict("test"):
     assert "(1 to 10)" in r["inputs"] and "(of 1..10)" in r["inputs"]
-  assert any(r["rating"] == 10 for r in rows.predict("test"))
+  assert any(r["true_rating"] == 10 for r in rows.predict("test"))
   rats = [json.loads(l) for l in open(out / "rationales.jsonl")]
   assert all(r["verify_rating"] in S10 for r in rats)  # parsed on 1..10
   assert any(r["verify_rating"] > 5 for r in rats)

@@ -3,11 +3,11 @@ import json
 
 import seqio
 
-import seqio_tasks
-from seqio_tasks import exp3rt as exp3rt_tasks
+from recsaver_t5x import tasks as seqio_tasks
+from recsaver_t5x.tasks import exp3rt as exp3rt_tasks
 from recsaver_t5x.exp3rt import workdir
 from recsaver_t5x.exp3rt.prompts import GENERIC
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 MAG = "magazine_subscriptions"
 LENGTHS = {"inputs": 2048, "targets": 512}
@@ -47,7 +47,7 @@ def test_three_families_and_mixtures(built, tmp_path):
   assert len(rows.predict("test")) == 10  # every test example is evaluated
   # Verified targets: cleaned rationale + TRUE rating; never the leaking sentence.
   for r in rows.predict("train"):
-    assert r["targets"].endswith(f"### Rating ###\n{r['rating']}") and "rating of" not in r["targets"]
+    assert r["targets"].endswith(f"### Rating ###\n{r['true_rating']}") and "rating of" not in r["targets"]
   want = {"extract": len(rows.extract("train")), "profile": len(rows.profile("train")),
           "predict": n_verified}
   for f, n in want.items():  # tokenized datasets of the real seqio tasks

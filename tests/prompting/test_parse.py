@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from recsaver_t5x.prompting.parse import ParsedAnswer, parse_answer, rating_probs
+from recsaver_t5x.answer import ParsedAnswer, parse_answer, rating_probs
 from recsaver_t5x.prompting.templates import reasoning_answer
 
 # How models decorate the rating after the header.

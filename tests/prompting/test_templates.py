@@ -6,7 +6,7 @@ import pytest
 from recsaver_t5x.data.records import Example, HistoryEntry, Item
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.prompting import templates
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.templates import DomainWording, wording_for
 from recsaver_t5x.prompting.variants import (VARIANTS, Budget, Demonstration, build_prompt, clip_text,
                                              parse_variants)

@@ -25,7 +25,7 @@ def beauty_example(example_id: str, rating: int, title: str = "Hydrating Conditi
                              categories=("Beauty", "Hair Care"),
                              description="A lightweight, fragrance-free conditioner for dry hair.",
                              price="$9.50"),
-                 rating=rating, timestamp=1_600_000_000, split="test")
+                 true_rating=rating, timestamp=1_600_000_000, split="test")
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from recsaver_t5x.recsaver import reasoning_metrics as rmx
-from recsaver_t5x.recsaver.reasoning_metrics import Candidate, ReasoningScorer, ScorerConfig
+from recsaver_t5x.eval import reasoning_metrics as rmx
+from recsaver_t5x.eval.reasoning_metrics import Candidate, ReasoningScorer, ScorerConfig
 
 REFS = {
     "e1": ["The user loves moisturizing creams and rated similar hydrating products highly.",
@@ -98,8 +98,10 @@ def test_breakdown_table_and_exclusions(scorer):
   assert report.bertscore_model in table and "excluded): 1" in table
 
 
-def test_callable_form_for_seqio(scorer):
-  out = scorer(["They like thrillers with a gripping plot."], [REFS["e2"]])
+def test_report_of_whole_answers(scorer):
+  out = rmx.reasoning_report(
+      [Candidate("e2", "### Reason ###\nThey like thrillers with a gripping plot.\n### Rating ###\n4")],
+      REFS, scorer).summary()["all"]
   assert set(out) >= {"bleu", "rouge1_f1", "meteor", "bertscore_f1", "n"}
   assert 0 < out["bertscore_f1"] <= 1
 
@@ -115,7 +117,7 @@ def test_unknown_metric_and_model_are_user_errors(tmp_path):
 def test_missing_wordnet_names_the_fix(tmp_path):
   code = ("import nltk; nltk.data.path[:] = [%r]\n"
           "from recsaver_t5x.errors import UserFacingError\n"
-          "from recsaver_t5x.recsaver.reasoning_metrics import load_wordnet\n"
+          "from recsaver_t5x.eval.reasoning_metrics import load_wordnet\n"
           "try:\n  load_wordnet()\nexcept UserFacingError as e:\n  print(e)\n") % str(tmp_path)
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        env={"PYTHONPATH": str(rmx.__file__).rsplit("/recsaver_t5x/", 1)[0],
@@ -187,5 +189,6 @@ def test_evaluate_predictions_keep_true_and_predicted_ratings_apart(tmp_path):
           {"example_id": "b", "true_rating": 4, "rating": None, "text": "garbled"}]
   path.write_text("".join(_json.dumps(r) + "\n" for r in rows))
   a, b = reasoning_metrics_cli._candidates_from_file(str(path), {})
-  assert (a.true_rating, a.predicted_rating, a.text) == (2, 5, "loud and brash")
+  assert (a.true_rating, a.predicted_rating) == (2, 5)
+  assert rmx.reasoning_text(a.text) == "loud and brash"
   assert (b.true_rating, b.predicted_rating) == (4, None)

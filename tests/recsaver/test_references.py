@@ -6,6 +6,7 @@ import json
 import pytest
 
 from recsaver_t5x import cli
+from recsaver_t5x.eval import references_file
 from recsaver_t5x.recsaver import prompts
 from recsaver_t5x.recsaver import references as refs
 from recsaver_t5x.recsaver.leakage import leak_reason, split_sentences
@@ -80,9 +81,9 @@ def test_algorithm1_statuses_resume_and_summary(tmp_path):
 
   out = tmp_path / "references.jsonl"
   refs.write_references(str(out), records)
-  assert refs.load_references(str(out)) == {"ok": by_id["ok"].references, "rejected": [],
+  assert references_file.load_references(str(out)) == {"ok": by_id["ok"].references, "rejected": [],
                                              "empty": [], "unsure": []}
-  assert len(refs.load_references(str(out), verified=False)["rejected"]) == 2
+  assert len(references_file.load_references(str(out), verified=False)["rejected"]) == 2
 
 
 def test_references_cli(tmp_path, capsys):
@@ -129,14 +130,14 @@ def test_leakage_filter_and_verification_on_real_teacher(llama_teacher, tmp_path
         assert a.explanation.strip()  # real text came back
         # Nothing that leaks the true rating survives cleaning ...
         for sentence, _ in split_sentences(a.cleaned.text):
-          assert leak_reason(sentence, ex.rating) is None, sentence
+          assert leak_reason(sentence, ex.true_rating) is None, sentence
         # ... and every removed sentence says why.
         assert all(r.reason and r.text for r in a.cleaned.removed)
         if a.status == refs.EMPTY:
           assert a.verify_answer is None and not a.cleaned.text
         else:
           assert a.verify_answer is not None
-          assert (a.status == refs.VERIFIED) == (a.verify_rating == ex.rating)
+          assert (a.status == refs.VERIFIED) == (a.verify_rating == ex.true_rating)
           assert (a.status == refs.UNPARSED) == (a.verify_rating is None)
       assert rec.references == [a.cleaned.text for a in rec.attempts if a.status == refs.VERIFIED]
   # Grammar-constrained JSON answers always parse.
@@ -154,6 +155,6 @@ def test_leakage_filter_and_verification_on_real_teacher(llama_teacher, tmp_path
   print(refs.format_summary(s))
   for rec in records:
     for a in rec.attempts:
-      print(f"--- {rec.example_id} (true {rec.rating}) #{a.sample_index}: {a.status}, "
+      print(f"--- {rec.example_id} (true {rec.true_rating}) #{a.sample_index}: {a.status}, "
             f"verify={a.verify_rating}\nremoved: {[r.text for r in a.cleaned.removed]}\n"
             f"cleaned: {a.cleaned.text[:300]!r}")

@@ -18,7 +18,7 @@ def train_tiny_student(directory: str) -> dict:
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.model.config import get_config
   from recsaver_t5x.trainer import optimizers, train_lib
-  from tests.seqio_tasks import fakedata
+  from tests.tasks import fakedata
   tasks_cfg = helpers.make_domain(directory, n_train=5, n_test=0)
   train = fakedata.make_examples(5, "beauty", seed=1, prefix="tr")
   prepared = fakedata.write_prepared(os.path.join(directory, "prepared"), train, train)

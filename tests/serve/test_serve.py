@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from recsaver_t5x.prompting import variants
-from recsaver_t5x.prompting.parse import parse_answer, rating_probs
+from recsaver_t5x.answer import parse_answer, rating_probs
 from recsaver_t5x.teacher.client import ChatRequest, ClientConfig, TeacherClient
 from tests.serve.conftest import ServerProcess, serve_args
 from tests.trainer import helpers
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 def _expected_text(ex) -> str:
   # What the student memorised (SentencePiece normalises the target's newlines to spaces).
-  return f"### Reason ### likes {ex.example_id} things ### Rating ### {ex.rating}"
+  return f"### Reason ### likes {ex.example_id} things ### Rating ### {ex.true_rating}"
 
 
 def _chat(client_cfg, requests):
@@ -48,7 +48,7 @@ def test_teacher_client_gets_memorised_answers_and_rating_probs(server, tiny_stu
     assert "".join(t["token"] for t in res.logprobs) == res.text
     parsed = parse_answer(res.text)
     probs = rating_probs(res.logprobs, parsed)
-    assert parsed.rating == ex.rating and max(range(5), key=lambda i: probs[i]) + 1 == ex.rating
+    assert parsed.rating == ex.true_rating and max(range(5), key=lambda i: probs[i]) + 1 == ex.true_rating
     assert res.prompt_tokens > 0 and res.completion_tokens > 0
 
 
@@ -62,7 +62,7 @@ def test_rating_extension_matches_client_side_probabilities(server, tiny_student
   probs = [ext["rating_probabilities"][str(v)] for v in range(1, 6)]
   assert sum(probs) == pytest.approx(1.0, abs=1e-5)
   assert ext["expected_rating"] == pytest.approx(sum((i + 1) * p for i, p in enumerate(probs)))
-  assert ext["predicted_rating"] == ex.rating and ext["marker_appended"] is False
+  assert ext["predicted_rating"] == ex.true_rating and ext["marker_appended"] is False
   # The same distribution, read independently from the full-vocabulary token logprobs: the
   # renormalised digit mass at the rating token equals the 5-way softmax of the digit logits.
   client_side = rating_probs(choice["logprobs"]["content"], parse_answer(choice["message"]["content"]))

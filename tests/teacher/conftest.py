@@ -24,4 +24,4 @@ def make_example(i: int, rating: int = 4, domain: str = "all_beauty", n_hist: in
   return Example(example_id=f"ex{i}", domain=domain, user_id=f"u{i}", history=hist,
                  target=Item(asin=f"T{i}", title="Conditioner", brand="Acme",
                              categories=("Beauty",), description="Soft hair.", price="$5"),
-                 rating=rating, timestamp=2000, split="test")
+                 true_rating=rating, timestamp=2000, split="test")

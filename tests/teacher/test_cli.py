@@ -48,14 +48,14 @@ def test_zeroshot_against_an_external_server(tmp_path, monkeypatch):
   with SampleStore(str(out / "samples.jsonl"), readonly=True) as st:
     for p in preds:  # each prediction is the parse of its stored raw sample
       s = st.get(SampleKey(p["example_id"], p["variant"], "fault-model", 0.3, 0))
-      assert int(ok_text(s.seed).rsplit("\n", 1)[1]) == p["rating"]
+      assert int(ok_text(s.seed).rsplit("\n", 1)[1]) == p["predicted_rating"]
     demo_answers = [s for s in st.samples() if s.key.example_id.startswith("ex1")
                     and s.key.example_id != "ex1"]
     assert demo_answers  # the one-shot demonstration was sampled on the train split
   # The reported metrics are the shared metrics of the stored predictions.
   from recsaver_t5x.eval.rating_metrics import rating_metrics
   ours = [p for p in preds if p["variant"] == "reasoning"]
-  m = rating_metrics([p["true_rating"] for p in ours], [p["rating"] for p in ours])
+  m = rating_metrics([p["true_rating"] for p in ours], [p["predicted_rating"] for p in ours])
   assert float(rows[1]["mae"]) == pytest.approx(m["mae"])
   run = json.loads((out / "run.json").read_text())
   assert run["model"] == "fault-model" and run["base_urls"] == [fs.url]

@@ -8,7 +8,7 @@ import sys
 import httpx
 import pytest
 
-from recsaver_t5x.prompting.parse import parse_answer, rating_probs
+from recsaver_t5x.answer import parse_answer, rating_probs
 from recsaver_t5x.prompting.variants import VARIANTS, Budget
 from recsaver_t5x.teacher import server
 from recsaver_t5x.teacher.client import (rating_schema, ChatRequest, ClientConfig, TeacherClient,

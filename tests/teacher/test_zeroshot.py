@@ -11,7 +11,7 @@ from tests.teacher.conftest import make_example
 def test_stratified_head_is_round_robin_over_ratings():
   exs = [make_example(i, rating=r) for i, r in enumerate([1, 1, 1, 2, 2, 5, 5, 5, 5, 3])]
   head = stratified_head(exs, 6)
-  assert [e.rating for e in head] == [1, 2, 3, 5, 1, 2]
+  assert [e.true_rating for e in head] == [1, 2, 3, 5, 1, 2]
   assert [e.example_id for e in head[:2]] == ["ex0", "ex3"]  # file order within a rating
   assert stratified_head(exs, None) == exs and stratified_head(exs, 99) == exs
 

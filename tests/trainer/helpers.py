@@ -6,7 +6,7 @@ import os
 import pathlib
 
 from recsaver_t5x.prompting import variants
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
@@ -16,7 +16,7 @@ def make_domain(directory: str, n_train: int = 16, n_test: int = 8, name: str = 
   train = fakedata.make_examples(n_train, "beauty", seed=1, prefix="tr")
   test = fakedata.make_examples(n_test, "beauty", seed=2, prefix="te")
   fakedata.write_prepared(os.path.join(directory, "prepared"), train, test)
-  answers = {(ex.example_id, 0): fakedata.answer(f"likes {ex.example_id} things", ex.rating)
+  answers = {(ex.example_id, 0): fakedata.answer(f"likes {ex.example_id} things", ex.true_rating)
              for ex in train + test}
   store = fakedata.write_store(os.path.join(directory, "samples.jsonl"), answers)
   texts = [variants.build_prompt(ex, "reasoning").text for ex in train + test]

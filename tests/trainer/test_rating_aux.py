@@ -9,7 +9,7 @@ from recsaver_t5x.model.config import get_config
 from recsaver_t5x.model.network import Transformer, init_params
 from recsaver_t5x.model.rating_probs import rating_distribution, rating_prefixes, rating_token_ids
 from recsaver_t5x.trainer import rating_aux
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ def test_overfit_then_predict_ratings(tmp_path):
   """A tiny model memorises 5 examples and then writes their reasoning and TRUE ratings."""
   from recsaver_t5x.model.config import get_config
   from recsaver_t5x.trainer import evaluate_lib, optimizers, train_lib
-  from tests.seqio_tasks import fakedata
+  from tests.tasks import fakedata
   d = str(tmp_path)
   tasks_cfg = helpers.make_domain(d, n_train=5, n_test=0)
   # Evaluate on the memorised examples themselves: the test split is the train split.
@@ -67,7 +67,7 @@ def test_overfit_then_predict_ratings(tmp_path):
     for ex in train:
       f.write(json.dumps({"example_id": ex.example_id,
                           "references": [f"likes {ex.example_id} things"]}) + "\n")
-  from recsaver_t5x.recsaver.reasoning_metrics import ScorerConfig
+  from recsaver_t5x.eval.reasoning_metrics import ScorerConfig
   out = evaluate_lib.evaluate(os.path.join(d, "m"), "recsaver_beauty_reason_eval",
                               input_length=384, max_decode_length=24, batch_size=5,
                               progress=False, references=refs,
@@ -82,7 +82,7 @@ def test_overfit_then_predict_ratings(tmp_path):
       d, "m", "eval_150", "predictions_recsaver_beauty_reason_eval.jsonl"))]
   for p in preds:
     assert p["text"].startswith(f"### Reason ### likes {p['example_id']} things")
-    assert p["rating"] == p["true_rating"] and np.argmax(p["probs"]) + 1 == p["true_rating"]
+    assert p["predicted_rating"] == p["true_rating"] and np.argmax(p["probs"]) + 1 == p["true_rating"]
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "metrics.md"))
   assert os.path.isfile(os.path.join(d, "m", "eval_150", "reasoning.md"))
   # --decode beam:2 (T5X's beam search): the memorised answers again, the choice recorded.

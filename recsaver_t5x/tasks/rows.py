@@ -12,7 +12,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording
-from seqio_tasks import filters, targets as targets_lib
+from recsaver_t5x import targets as targets_lib
+from recsaver_t5x.tasks import filters
 
 @dataclasses.dataclass(frozen=True)
 class PromptOptions:
@@ -33,7 +34,7 @@ def _row(example: Example, inputs: str, head: str, tail: str, sample_index: int 
          teacher_rating: Optional[int] = None) -> dict:
   return {"example_id": example.example_id, "domain": example.domain, "inputs": inputs,
           "targets_head": head, "targets_tail": tail, "targets": head + tail,
-          "rating": int(example.rating), "sample_index": int(sample_index),
+          "true_rating": int(example.true_rating), "sample_index": int(sample_index),
           "teacher_rating": -1 if teacher_rating is None else int(teacher_rating)}
 
 
@@ -61,19 +62,19 @@ def reasoning_train_rows(examples: Sequence[Example],
   """One row per kept teacher sample: reasoning prompt -> teacher reasoning + TRUE rating."""
   rows = []
   for ex in examples:
-    kept = filters.select_samples(samples.get(ex.example_id, ()), ex.rating, filter_name, m)
+    kept = filters.select_samples(samples.get(ex.example_id, ()), ex.true_rating, filter_name, m)
     if not kept:
       continue
     inputs = prompt_text(ex, True, options)
     for s in kept:
-      head, tail = split_target(s.reasoning, ex.rating)
+      head, tail = split_target(s.reasoning, ex.true_rating)
       rows.append(_row(ex, inputs, head, tail, s.sample_index, s.rating))
   return rows
 
 
 def rating_rows(examples: Sequence[Example], options: PromptOptions) -> list[dict]:
   """One row per example: rating-only prompt -> '### Rating ###\\n{true rating}'."""
-  return [_row(ex, prompt_text(ex, False, options), *split_target(None, ex.rating))
+  return [_row(ex, prompt_text(ex, False, options), *split_target(None, ex.true_rating))
           for ex in examples]
 
 
@@ -86,9 +87,9 @@ def reasoning_eval_rows(examples: Sequence[Example],
   """
   rows = []
   for ex in examples:
-    kept = filters.select_samples(samples.get(ex.example_id, ()), ex.rating, "all", 1)
+    kept = filters.select_samples(samples.get(ex.example_id, ()), ex.true_rating, "all", 1)
     reasoning = kept[0].reasoning if kept else None
-    head, tail = split_target(reasoning, ex.rating)
+    head, tail = split_target(reasoning, ex.true_rating)
     rows.append(_row(ex, prompt_text(ex, True, options), head, tail,
                      kept[0].sample_index if kept else -1, kept[0].rating if kept else None))
   return rows

@@ -2,8 +2,9 @@
 import hypothesis.strategies as st
 from hypothesis import given
 
-from seqio_tasks import filters, naming, targets
-from seqio_tasks.filters import TeacherSample
+from recsaver_t5x import targets
+from recsaver_t5x.tasks import filters, naming
+from recsaver_t5x.tasks.filters import TeacherSample
 
 
 def test_filters_truth_table():

@@ -34,6 +34,7 @@ import os
 import re
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.errors import UserFacingError
 
 METRICS = ("bleu", "rouge1_f1", "meteor", "bertscore_f1")
@@ -326,8 +327,7 @@ class ScorerConfig:
 class ReasoningScorer:
   """Scores candidates against multi-references; loads each backend once, on first use.
 
-  Also a plain callable `scorer(candidates, references) -> averages`, the form that the SeqIO
-  eval tasks take (`seqio_tasks.metrics.reasoning_metric_fn`).
+  Callers go through `reasoning_report` (which picks the reasoning part of each output).
   """
 
   def __init__(self, config: ScorerConfig = ScorerConfig()):
@@ -455,12 +455,26 @@ class ReasoningScorer:
           out[i] = float(v)
     return out
 
-  def __call__(self, candidates: Sequence[str], references: Sequence[Sequence[str]]
-               ) -> dict[str, float]:
-    """Averages for parallel lists of candidate texts and their references."""
-    cands = [Candidate(str(i), t) for i, t in enumerate(candidates)]
-    refs = {str(i): list(r) for i, r in enumerate(references)}
-    return dict(self.score(cands, refs).summary()["all"])
+
+def reasoning_text(output: str) -> str:
+  """The part of an answer that is scored: its explanation ("### Reason ###" part, see
+  `answer.parse_answer`), or the whole text when it has none."""
+  explanation = parse_answer(output).explanation
+  return output if explanation is None else explanation
+
+
+def reasoning_report(outputs: Iterable[Candidate], references: Mapping[str, Sequence[str]],
+                     scorer: Optional[ReasoningScorer] = None, progress: bool = False
+                     ) -> MetricsReport:
+  """Reasoning metrics of model or teacher outputs against verified references, by example id.
+
+  The one implementation behind the SeqIO eval metric (`tasks.metrics.reasoning_metric_fn`),
+  `recsaver evaluate --references` and `recsaver reasoning-metrics`: each output's text is a whole
+  answer; its reasoning part (`reasoning_text`) is scored. Outputs whose example has no
+  reference are excluded and listed in `no_references`.
+  """
+  cands = [dataclasses.replace(c, text=reasoning_text(c.text or "")) for c in outputs]
+  return (scorer or ReasoningScorer()).score(cands, references, progress=progress)
 
 
 @contextlib.contextmanager

@@ -1,8 +1,8 @@
 """Postprocessing and metric functions of the eval tasks (seqio conventions).
 
-- `postprocess`: a decoded model output -> {"text", "rating"} (rating parsed by the teacher
-  module's parser, None when unparsed); a target -> {"rating", "example_id"} from the example's
-  TRUE rating field (never from the target text).
+- `postprocess`: a decoded model output -> {"text", "predicted_rating"} (parsed by
+  `answer.parse_answer`, None when unparsed); a target -> {"true_rating", "example_id"} from the
+  example's `true_rating` feature (never from the target text).
 - `rating_text_metrics(targets, predictions, aux_values)`: binary/5-class accuracy, F1, MAE, RMSE
   and the unparsed count (a seqio "predict_with_aux" metric that ignores the aux values, so one
   decode pass serves both metric fns).
@@ -10,7 +10,7 @@
   the five rating-token probabilities that the model returns as aux output `rating_probs`
   (seqio "predict_with_aux" metric; T5X's `predict_batch_with_aux` path).
 - `reasoning_metric_fn(references, scorer)`: Rec-SAVER reasoning metrics of the decoded reasoning
-  against verified references, by example id.
+  against verified references, by example id (`eval.reasoning_metrics.reasoning_report`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import numpy as np
 
 from recsaver_t5x.eval.rating_metrics import rating_metrics
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.eval.reasoning_metrics import Candidate, ReasoningScorer, reasoning_report
+from recsaver_t5x.answer import parse_answer
 
 AUX_KEY = "rating_probs"
 TEXT_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "n", "n_unparsed")
@@ -34,13 +35,13 @@ def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
                 is_target: bool = False) -> dict:
   """seqio postprocess_fn (see module docstring)."""
   if is_target:
-    if example is None or "rating" not in example:
-      raise ValueError("eval targets need the example's 'rating' feature")
-    return {"rating": int(np.asarray(example["rating"])),
+    if example is None or "true_rating" not in example:
+      raise ValueError("eval targets need the example's 'true_rating' feature")
+    return {"true_rating": int(np.asarray(example["true_rating"])),
             "example_id": _str(np.asarray(example["example_id"]).item())
             if "example_id" in example else ""}
   text = _str(output)
-  return {"text": text, "rating": parse_answer(text).rating}
+  return {"text": text, "predicted_rating": parse_answer(text).rating}
 
 
 def _numeric(d: Mapping[str, Any], keys: Sequence[str]) -> dict:
@@ -57,7 +58,7 @@ def rating_text_metrics(targets: Sequence[dict], predictions: Sequence[dict],
   `predict` fn would make `t5x.eval` decode everything a second time).
   """
   del aux_values
-  m = rating_metrics([t["rating"] for t in targets], [p["rating"] for p in predictions])
+  m = rating_metrics([t["true_rating"] for t in targets], [p["predicted_rating"] for p in predictions])
   return _numeric(m, TEXT_KEYS)
 
 
@@ -69,31 +70,19 @@ def rating_prob_metrics(targets: Sequence[dict], predictions: Sequence[dict],
     raise KeyError(f"the model returned no aux output '{AUX_KEY}' (got {sorted(aux_values)}); "
                    "use recsaver_t5x.trainer.t5x_model.RatingEncoderDecoderModel")
   probs = np.asarray(aux_values[AUX_KEY], dtype=np.float64).reshape(len(targets), 5)
-  y = [t["rating"] for t in targets]
+  y = [t["true_rating"] for t in targets]
   m = rating_metrics(y, [None] * len(y), probs=probs)
   return {"binary_auc": m["binary_auc"], "multi_auc": m["multi_auc"]}
 
 
-ReasoningScorer = Callable[[Sequence[str], Sequence[Sequence[str]]], Mapping[str, float]]
-
-
 def reasoning_metric_fn(references: Mapping[str, Sequence[str]], scorer: ReasoningScorer
                         ) -> Callable[[Sequence[dict], Sequence[dict]], dict]:
-  """A seqio predict metric: `scorer(candidates, references)` over examples with references.
-
-  Examples without any verified reference are excluded and counted (`n_no_reference`).
-  """
+  """A seqio predict metric: `reasoning_metrics.reasoning_report` of the decoded outputs (means
+  over examples with references; those without are counted in `n_no_reference`)."""
   def reasoning_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
-    cands, refs, missing = [], [], 0
-    for t, p in zip(targets, predictions):
-      r = references.get(t["example_id"], ())
-      if not r:
-        missing += 1
-        continue
-      parsed = parse_answer(p["text"])
-      cands.append(parsed.explanation or p["text"])
-      refs.append(list(r))
-    out = {k: float(v) for k, v in scorer(cands, refs).items()} if cands else {}
-    out["n_no_reference"] = float(missing)
-    return {k: v for k, v in out.items() if not (isinstance(v, float) and math.isinf(v))}
+    report = reasoning_report([Candidate(t["example_id"], p["text"])
+                               for t, p in zip(targets, predictions)], references, scorer)
+    out = {k: float(v) for k, v in report.summary()["all"].items() if k != "n_no_references"}
+    out["n_no_reference"] = float(len(report.no_references))
+    return {k: v for k, v in out.items() if not math.isinf(v) and not math.isnan(v)}
   return reasoning_metrics

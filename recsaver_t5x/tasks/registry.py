@@ -5,7 +5,7 @@
     add_domain("movies_tv", ...)
     add_mixtures()            # every registered domain
 
-registers, per domain, the tasks named in `seqio_tasks.naming`: reasoning targets for every
+registers, per domain, the tasks named in `recsaver_t5x.tasks.naming`: reasoning targets for every
 sample filter and every M in `ms`, rating-only targets, and the two eval tasks with metric
 functions. Nothing is read until a dataset is requested (examples and samples are loaded once
 per domain, on first use).
@@ -27,7 +27,7 @@ from recsaver_t5x.data import io as data_io
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording, wording_for
-from seqio_tasks import metrics, naming, rows as rows_lib, samples as samples_lib
+from recsaver_t5x.tasks import metrics, naming, rows as rows_lib, samples as samples_lib
 
 # Flan-T5's vocabulary (what the public checkpoints were trained with). Read lazily by seqio.
 FLAN_T5_SPM = "gs://t5-data/vocabs/cc_all.32000.100extra/sentencepiece.model"
@@ -51,7 +51,7 @@ def output_features(vocabulary: Union[str, seqio.Vocabulary]) -> dict[str, seqio
 # ---------------------------------------------------------------- tf.data pieces
 
 _STRING_KEYS = ("example_id", "domain", "inputs", "targets_head", "targets_tail", "targets")
-_INT_KEYS = ("rating", "sample_index", "teacher_rating")
+_INT_KEYS = ("true_rating", "sample_index", "teacher_rating")
 
 
 def rows_to_dataset(rows: Sequence[dict]) -> tf.data.Dataset:
@@ -163,7 +163,7 @@ def add_domain(name: str, prepared_dir: str,
                references: Optional[Mapping[str, Sequence[str]]] = None,
                reasoning_scorer: Optional[metrics.ReasoningScorer] = None,
                exp3rt_dir: Optional[str] = None) -> list[str]:
-  """Registers every task of one domain; returns their names (see `seqio_tasks.naming`).
+  """Registers every task of one domain; returns their names (see `recsaver_t5x.tasks.naming`).
 
   Args:
     name: the domain's task-name part ('beauty', 'movies_tv', ...).
@@ -175,14 +175,14 @@ def add_domain(name: str, prepared_dir: str,
       preset of `name`, falling back to that of the examples' own domain field.
     budget: the prompt's character budget (see `recsaver_t5x.prompting.variants.Budget`).
     ms: the values of M (samples per example) to register reasoning train tasks for.
-    filter_names: the sample filters to register (see `seqio_tasks.filters`).
+    filter_names: the sample filters to register (see `recsaver_t5x.tasks.filters`).
     teacher_model, temperature: which samples of the store to use (needed only when the store
       holds several teachers or temperatures).
     references, reasoning_scorer: verified references by example id and a scorer
       `(candidates, references) -> {metric: value}`; when both are given, the reasoning eval
       task also reports reasoning metrics.
     exp3rt_dir: the domain's EXP3RT directory (`recsaver preferences`, `profiles`,
-      `exp3rt-rationales`); registers its three task families and mixture (`seqio_tasks.exp3rt`).
+      `exp3rt-rationales`); registers its three task families and mixture (`recsaver_t5x.tasks.exp3rt`).
   """
   naming.check_domain(name)
   if not os.path.isdir(prepared_dir):
@@ -239,7 +239,7 @@ def add_domain(name: str, prepared_dir: str,
   names.append(_add_task(naming.eval_task_name(name, "rating"),
                          _source(rating_rows, eval_splits), features, eval_fns))
   if exp3rt_dir is not None:
-    from seqio_tasks import exp3rt  # pylint: disable=import-outside-toplevel
+    from recsaver_t5x.tasks import exp3rt  # pylint: disable=import-outside-toplevel
     names += exp3rt.add_tasks(name, exp3rt_dir, _add_task, _source, features)
   return names
 
@@ -266,7 +266,7 @@ def add_mixtures(domains: Optional[Sequence[str]] = None, ms: Sequence[int] = DE
   """Mixtures over `domains` (default: all registered), rate proportional to task size."""
   domains = list(domains) if domains is not None else registered_domains()
   if not domains:
-    raise UserFacingError("no domains registered: call seqio_tasks.add_domain first")
+    raise UserFacingError("no domains registered: call recsaver_t5x.tasks.add_domain first")
   registered = set(seqio.TaskRegistry.names())
   rate = functools.partial(seqio.mixing_rate_num_examples, maximum=None)
   names = []
@@ -288,5 +288,5 @@ def add_mixtures(domains: Optional[Sequence[str]] = None, ms: Sequence[int] = DE
     # Eval mixtures: every domain weighted equally; evaluation iterates each task anyway.
     add(naming.mixture_name(targets, eval_=True),
         [naming.eval_task_name(d, targets) for d in domains], 1.0)
-  from seqio_tasks import exp3rt  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.tasks import exp3rt  # pylint: disable=import-outside-toplevel
   return names + exp3rt.add_mixture(domains)

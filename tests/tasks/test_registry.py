@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import seqio
 
-import seqio_tasks
+from recsaver_t5x import tasks as seqio_tasks
 from recsaver_t5x.eval.rating_metrics import rating_metrics
 from recsaver_t5x.prompting import variants
 from recsaver_t5x.prompting.templates import DomainWording
-from seqio_tasks import metrics, naming
-from tests.seqio_tasks import fakedata
+from recsaver_t5x.tasks import metrics, naming
+from tests.tasks import fakedata
 
 LENGTHS = {"inputs": 1024, "targets": 128}
 
@@ -26,8 +26,8 @@ def domain(tmp_path_factory):
   fakedata.write_prepared(str(d / "prepared"), train, test)
   answers = {}
   for ex in train + test:
-    answers[(ex.example_id, 0)] = fakedata.answer(f"likes {ex.example_id} things", ex.rating)
-    off = ex.rating + 1 if ex.rating < 5 else ex.rating - 1
+    answers[(ex.example_id, 0)] = fakedata.answer(f"likes {ex.example_id} things", ex.true_rating)
+    off = ex.true_rating + 1 if ex.true_rating < 5 else ex.true_rating - 1
     answers[(ex.example_id, 1)] = fakedata.answer(f"maybe {ex.example_id}", off)
     answers[(ex.example_id, 2)] = fakedata.answer(f"unsure {ex.example_id}", None)
   store = fakedata.write_store(str(d / "samples.jsonl"), answers)
@@ -60,7 +60,7 @@ def test_train_rows_follow_filters(domain, filter_name, m, per_example):
   vocab = seqio.SentencePieceVocabulary(domain["vocab"])
   got = [(r["example_id"].decode(), int(r["sample_index"])) for r in rows]
   if per_example is None:  # binary: sample 1 (rating+1, or 4 for 5) crosses 3|4 only from 3
-    per = {ex.example_id: [0] + ([1] if ex.rating != 3 else []) for ex in domain["train"]}
+    per = {ex.example_id: [0] + ([1] if ex.true_rating != 3 else []) for ex in domain["train"]}
   else:
     per = {ex.example_id: per_example for ex in domain["train"]}
   assert got == [(ex.example_id, i) for ex in domain["train"] for i in per[ex.example_id]]
@@ -70,10 +70,10 @@ def test_train_rows_follow_filters(domain, filter_name, m, per_example):
     idx = int(r["sample_index"])
     reason = {0: f"likes {ex.example_id} things", 1: f"maybe {ex.example_id}",
               2: f"unsure {ex.example_id}"}[idx]
-    want_target = f"### Reason ###\n{reason}\n### Rating ###\n{ex.rating}"
+    want_target = f"### Reason ###\n{reason}\n### Rating ###\n{ex.true_rating}"
     assert r["targets_pretokenized"].decode() == want_target  # the TRUE rating, never the teacher's
     assert r["inputs_pretokenized"].decode() == variants.build_prompt(ex, "reasoning").text
-    assert int(r["rating"]) == ex.rating
+    assert int(r["true_rating"]) == ex.true_rating
     assert r["targets"][-1] == 1 and r["inputs"][-1] == 1  # EOS
     # Tokens are the vocabulary's encoding of the texts (no trimming at these lengths).
     assert vocab.decode(r["targets"].tolist()) == vocab.decode(vocab.encode(want_target))
@@ -82,7 +82,7 @@ def test_train_rows_follow_filters(domain, filter_name, m, per_example):
 def test_rating_only_and_eval_tasks(domain):
   rows = _rows("recsaver_beauty_rating")
   assert [r["targets_pretokenized"].decode() for r in rows] == [
-      f"### Rating ###\n{ex.rating}" for ex in domain["train"]]
+      f"### Rating ###\n{ex.true_rating}" for ex in domain["train"]]
   assert rows[0]["inputs_pretokenized"].decode() == variants.build_prompt(
       domain["train"][0], "no_reasoning").text
   ev = _rows("recsaver_beauty_reason_eval", split="validation")
@@ -97,7 +97,7 @@ def test_long_targets_keep_the_rating(domain):
   vocab = seqio.SentencePieceVocabulary(domain["vocab"])
   for r, ex in zip(rows, domain["train"]):
     assert len(r["targets"]) <= 9 and len(r["inputs"]) <= 16
-    assert vocab.decode(r["targets"].tolist()).rstrip().endswith(f"### Rating ### {ex.rating}")
+    assert vocab.decode(r["targets"].tolist()).rstrip().endswith(f"### Rating ### {ex.true_rating}")
     # inputs keep their END (task description), not the preamble
     tail = vocab.encode(r["inputs_pretokenized"].decode())[-15:]
     assert r["inputs"].tolist() == tail + [1]
@@ -109,7 +109,7 @@ def test_metric_fns_equal_rating_metrics(domain):
   texts = ["### Reason ###\nx\n### Rating ###\n4", "### Rating ###\n2", "garbage", "5",
            "### Rating ###\n**3**", "### Rating ###\n5/5", "### Rating ###\n4", "### Rating ###\n1"]
   preds = [metrics.postprocess(t) for t in texts]
-  tgts = [metrics.postprocess(None, {"rating": np.int32(r), "example_id": b"e"}, True) for r in y]
+  tgts = [metrics.postprocess(None, {"true_rating": np.int32(r), "example_id": b"e"}, True) for r in y]
   got = metrics.rating_text_metrics(tgts, preds, {})
   want = rating_metrics(y, [4, 2, None, 5, 3, 5, 4, 1])
   for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "n_unparsed"):
@@ -156,15 +156,16 @@ def test_from_config_module(domain, tmp_path):
 
 
 def test_reasoning_metric_fn_uses_the_recsaver_scorer():
-  from recsaver_t5x.recsaver.reasoning_metrics import ReasoningScorer, ScorerConfig
+  from recsaver_t5x.eval.reasoning_metrics import ReasoningScorer, ScorerConfig
   scorer = ReasoningScorer(ScorerConfig(metrics=("bleu", "rouge1_f1")))
   refs = {"a": ["the user likes gentle creams"], "b": [], "c": ["bold colours please her"]}
   fn = metrics.reasoning_metric_fn(refs, scorer)
   texts = ["### Reason ###\nthe user likes gentle creams\n### Rating ###\n4", "### Rating ###\n2",
            "### Reason ###\nshe wants bold colours\n### Rating ###\n5"]
-  out = fn([{"example_id": e, "rating": 4} for e in "abc"], [metrics.postprocess(t) for t in texts])
-  want = scorer(["the user likes gentle creams", "she wants bold colours"],
-                [refs["a"], refs["c"]])
+  out = fn([{"example_id": e, "true_rating": 4} for e in "abc"], [metrics.postprocess(t) for t in texts])
+  from recsaver_t5x.eval.reasoning_metrics import Candidate
+  want = scorer.score([Candidate("a", "the user likes gentle creams"),
+                       Candidate("c", "she wants bold colours")], refs).summary()["all"]
   assert out["n_no_reference"] == 1
   assert out["bleu"] == pytest.approx(want["bleu"]) and out["rouge1_f1"] == pytest.approx(
       want["rouge1_f1"])

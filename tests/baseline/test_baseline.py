@@ -1,6 +1,6 @@
 """The naive user-average baseline."""
 from recsaver_t5x.data.records import Example, HistoryEntry, Item
-from recsaver_t5x.eval import baseline
+from recsaver_t5x.baseline import user_average as baseline
 
 
 def _example(ratings, target=3):

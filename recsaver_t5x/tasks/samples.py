@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Iterable, Optional, Union
 
 from recsaver_t5x.errors import UserFacingError
-from recsaver_t5x.prompting.parse import parse_answer
-from seqio_tasks.filters import TeacherSample
-from seqio_tasks.targets import extract_reasoning
+from recsaver_t5x.answer import parse_answer
+from recsaver_t5x.tasks.filters import TeacherSample
+from recsaver_t5x.targets import extract_reasoning
 
 SamplesArg = Union[None, str, Iterable[TeacherSample]]
 

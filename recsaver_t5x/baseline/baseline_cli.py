@@ -15,12 +15,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def baseline_rows(prepared_dirs, split: str) -> list[tuple[str, dict]]:
   """One (name, metrics) row per prepared directory."""
   from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.eval import baseline, rating_metrics  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.baseline import user_average as baseline
+  from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
   rows = []
   for d in prepared_dirs:
     examples = data_io.read_split(d, split)
     domain = data_io.read_manifest(d)["config"]["domain"]
-    m = rating_metrics.rating_metrics([e.rating for e in examples],
+    m = rating_metrics.rating_metrics([e.true_rating for e in examples],
                                       baseline.user_average_predictions(examples),
                                       probs=baseline.user_average_probabilities(examples) or None)
     rows.append((f"{domain}: naive user average", m))

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from recsaver_t5x.errors import UserFacingError
-from seqio_tasks import naming
+from recsaver_t5x.tasks import naming
 
 
 def test_names_and_inverse():

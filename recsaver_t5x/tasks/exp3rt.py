@@ -1,6 +1,6 @@
 """EXP3RT's three SeqIO task families per domain, and their mixtures.
 
-Registered by `seqio_tasks.add_domain(..., exp3rt_dir=DIR)` (DIR: the domain's `recsaver
+Registered by `recsaver_t5x.tasks.add_domain(..., exp3rt_dir=DIR)` (DIR: the domain's `recsaver
 preferences/profiles/exp3rt-rationales` directory):
 
   recsaver_{domain}_exp3rt_extract      review (+ item title) -> [Like]/[Dislike] preferences
@@ -24,9 +24,9 @@ import seqio
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.exp3rt import prompts, rationales, readout, workdir
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.scale import RatingScale
-from seqio_tasks import naming, rows as rows_lib
+from recsaver_t5x.tasks import naming, rows as rows_lib
 
 FAMILIES = ("extract", "profile", "predict")
 TASK_SPLITS = {"train": "train", "validation": "test", "test": "test"}
@@ -48,7 +48,7 @@ MIXTURE = f"{naming.PREFIX}_mix_exp3rt"
 
 def _row(example_id: str, domain: str, inputs: str, head: str, tail: str, rating: int) -> dict:
   return {"example_id": example_id, "domain": domain, "inputs": inputs, "targets_head": head,
-          "targets_tail": tail, "targets": head + tail, "rating": int(rating),
+          "targets_tail": tail, "targets": head + tail, "true_rating": int(rating),
           "sample_index": 0, "teacher_rating": -1}
 
 
@@ -129,11 +129,11 @@ def postprocess_fn(scale: RatingScale):
   """seqio postprocess: the rating parsed on the domain's scale; targets: the true rating."""
   def postprocess(output: Any, example: Optional[Mapping[str, Any]] = None,
                   is_target: bool = False) -> dict:
-    from seqio_tasks import metrics  # pylint: disable=import-outside-toplevel
+    from recsaver_t5x.tasks import metrics  # pylint: disable=import-outside-toplevel
     if is_target:
       return metrics.postprocess(output, example, is_target=True)
     text = output.decode("utf-8") if isinstance(output, bytes) else str(output)
-    return {"text": text, "rating": parse_answer(text, scale).rating}
+    return {"text": text, "predicted_rating": parse_answer(text, scale).rating}
   return postprocess
 
 
@@ -141,7 +141,8 @@ def text_metric_fn(scale: RatingScale):
   """Parsed-rating RMSE/MAE on the domain's scale; unparsed answers counted, scored at the
   scale's midpoint (every example counts)."""
   def exp3rt_text_metrics(targets: Sequence[dict], predictions: Sequence[dict]) -> dict:
-    r = readout.errors([t["rating"] for t in targets], [p["rating"] for p in predictions], scale)
+    r = readout.errors([t["true_rating"] for t in targets], [p["predicted_rating"] for p in predictions],
+                       scale)
     return {"rmse": r["rmse"], "mae": r["mae"], "n": r["n"], "n_unparsed": r["n_missing"]}
   return exp3rt_text_metrics
 

@@ -90,7 +90,7 @@ def parse_task_name(name: str) -> dict:
   """Inverse of the names above: {'domain', 'targets', 'filter', 'm', 'eval'}."""
   match = _PARSE_RE.match(name)
   if not match:
-    raise UserFacingError(f"'{name}' is not a recsaver task name (see seqio_tasks.naming)")
+    raise UserFacingError(f"'{name}' is not a recsaver task name (see recsaver_t5x.tasks.naming)")
   g = match.groupdict()
   targets = "rating" if g["rating"] else "reason"
   is_eval = bool(g["reval"] or g["eval"])

@@ -26,7 +26,7 @@ def make_examples(n: int, domain: str = "beauty", seed: int = 0, prefix: str = "
         timestamp=j) for j in range(history))
     out.append(Example(example_id=f"{prefix}{i}", domain=domain, user_id=f"u{i}", history=hist,
                        target=Item(asin=f"t{i}", title=f"{rng.choice(WORDS)} serum"),
-                       rating=(i % 5) + 1, timestamp=99, split=""))
+                       true_rating=(i % 5) + 1, timestamp=99, split=""))
   return out
 
 
