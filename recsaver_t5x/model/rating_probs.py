@@ -83,7 +83,7 @@ def rating_prefixes(decoded_tokens: np.ndarray, tokens: RatingTokens,
   """Per row: the tokens up to and including the LAST marker and the shared prefix, and whether
   the marker had to be appended (decode without it, cut at EOS).
 
-  The last marker, as `prompting.parse.parse_answer` reads the text: a decode that writes the
+  The last marker, as `answer.parse_answer` reads the text: a decode that writes the
   marker twice gets its probabilities and its parsed rating from the same place.
   """
   prefixes, appended = [], []

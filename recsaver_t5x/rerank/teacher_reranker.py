@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from recsaver_t5x.prompting import variants
-from recsaver_t5x.prompting.parse import parse_answer, rating_probs
+from recsaver_t5x.answer import parse_answer, rating_probs
 from recsaver_t5x.prompting import templates
 from recsaver_t5x.prompting.templates import DomainWording
 from recsaver_t5x.rerank.rerankers import Query, expected_rating, query_examples

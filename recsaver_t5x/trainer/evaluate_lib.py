@@ -178,7 +178,7 @@ def task_metrics(task: seqio.Task, predictions: Sequence[Prediction],
 
 
 def _policy_metrics(preds: Sequence[Prediction], unparsed: str) -> dict:
-  m = rating_metrics([p.true_rating for p in preds], [p.rating for p in preds],
+  m = rating_metrics([p.true_rating for p in preds], [p.predicted_rating for p in preds],
                      probs=np.asarray([p.probs for p in preds]), unparsed=unparsed)
   return {k: m[k] for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse",
                             "unparsed_policy")}

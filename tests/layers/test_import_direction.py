@@ -24,7 +24,7 @@ ALLOWED = {
     "baseline": {"data", "eval"},
     "exp3rt": {"recsaver", "teacher", "prompting", "data", "eval", "baseline", "model", "trainer"},
     "tasks": {"exp3rt", "recsaver", "teacher", "prompting", "data", "eval"},
-    "rerank": {"tasks", "trainer", "model", "prompting", "data", "eval"},
+    "rerank": {"tasks", "exp3rt", "teacher", "trainer", "model", "prompting", "data", "eval"},
     "serve": {"trainer", "model", "prompting", "eval"},
     "annotate": {"serve", "recsaver", "prompting", "data"},
     "report": {"recsaver", "eval"},

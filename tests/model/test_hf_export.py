@@ -91,7 +91,7 @@ def test_bfloat16_export(tmp_path):
 
 def _spm(tmp_path, n=120):
   """A toolkit SentencePiece model (at most n pieces: the trainer's limit is soft)."""
-  from tests.seqio_tasks import fakedata
+  from tests.tasks import fakedata
   texts = [fakedata.answer(f"likes item {i} a lot, great value", (i % 5) + 1) for i in range(80)]
   return fakedata.train_spm(str(tmp_path), texts, vocab_size=n)
 
@@ -99,7 +99,7 @@ def _spm(tmp_path, n=120):
 def test_tokenizer_encodes_like_seqio(tmp_path):
   """Our vocabularies (markers and digits as user-defined pieces) on real prompt texts."""
   from recsaver_t5x.prompting import variants
-  from tests.seqio_tasks import fakedata
+  from tests.tasks import fakedata
   spm = _spm(tmp_path)
   config, params = _random_model(1, **CONFIGS[0])
   hf_export.export_hf(params, config, str(tmp_path / "hf"), spm)

@@ -158,7 +158,7 @@ def test_rating_probabilities(trained_vocab, small_params):
 ])
 def test_probabilities_and_parser_read_the_same_marker(trained_vocab, text, want):
   """One rule: the rating-token position is right after the LAST marker, where the parser reads."""
-  from recsaver_t5x.prompting.parse import parse_answer
+  from recsaver_t5x.answer import parse_answer
   vocab = trained_vocab
   tokens = rating_probs.rating_token_ids(vocab)
   ids = list(vocab.encode(text)) + [1]

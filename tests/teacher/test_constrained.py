@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from recsaver_t5x.prompting.parse import parse_answer
+from recsaver_t5x.answer import parse_answer
 from recsaver_t5x.prompting.variants import get_variant
 from recsaver_t5x.recsaver import references as refs
 from recsaver_t5x.scale import RatingScale

@@ -16,7 +16,7 @@ import pytest
 from recsaver_t5x.errors import InputError
 from recsaver_t5x.model import t5x_config
 from tests.conftest import SHARED
-from tests.seqio_tasks import fakedata
+from tests.tasks import fakedata
 from tests.trainer import helpers
 
 FIXTURE = SHARED / "fixtures" / "t5x_tiny"
@@ -165,7 +165,7 @@ def test_evaluate_t5x_model_dirs_legacy_and_orbax(tmp_path):
   import seqio
   from recsaver_t5x.model import checkpoints
   from recsaver_t5x.trainer import evaluate_lib
-  from seqio_tasks import from_config
+  from recsaver_t5x.tasks import from_config
   from_config.register(_fixture_domain(str(tmp_path), own_vocab=True))
   # a t5x.train MODEL_DIR: config.gin + checkpoint_40 (orbax)
   orbax_dir = tmp_path / "t5x_run"

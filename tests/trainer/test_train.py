@@ -215,8 +215,8 @@ def test_task_metrics_unparsed_policies(tasks):
   import seqio
   from recsaver_t5x.eval.rating_metrics import rating_metrics
   from recsaver_t5x.trainer import evaluate_lib
-  from seqio_tasks import from_config
-  from tests.seqio_tasks import fakedata
+  from recsaver_t5x.tasks import from_config
+  from tests.tasks import fakedata
   from_config.register(tasks)
   task = seqio.get_mixture_or_task("recsaver_beauty_reason_eval")
   rng = np.random.default_rng(0)
@@ -231,17 +231,17 @@ def test_task_metrics_unparsed_policies(tasks):
   true = [p.true_rating for p in preds]
   excl = evaluate_lib.task_metrics(task, preds)
   assert excl["unparsed_policy"] == "exclude" and excl["n_unparsed"] == 10
-  want = rating_metrics(true, [p.rating for p in preds])
+  want = rating_metrics(true, [p.predicted_rating for p in preds])
   assert excl["multi_acc"] == pytest.approx(want["multi_acc"])
   dist = evaluate_lib.task_metrics(task, preds, "distribution")
-  filled = [p.rating or int(np.argmax(p.probs)) + 1 for p in preds]
+  filled = [p.predicted_rating or int(np.argmax(p.probs)) + 1 for p in preds]
   want = rating_metrics(true, filled)
   assert dist["unparsed_policy"] == "distribution" and dist["n_unparsed"] == 10
   for k in ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse"):
     assert dist[k] == pytest.approx(want[k]), k
   assert dist["multi_auc"] == pytest.approx(excl["multi_auc"])  # AUCs never depend on parsing
   fb = evaluate_lib.task_metrics(task, preds, "fallback:3")
-  assert fb["mae"] == pytest.approx(rating_metrics(true, [p.rating or 3 for p in preds])["mae"])
+  assert fb["mae"] == pytest.approx(rating_metrics(true, [p.predicted_rating or 3 for p in preds])["mae"])
   overall = evaluate_lib.overall_metrics(preds, "distribution")
   assert overall["multi_acc"] == pytest.approx(dist["multi_acc"])
   assert overall["unparsed_policy"] == "distribution"
