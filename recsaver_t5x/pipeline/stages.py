@@ -108,8 +108,9 @@ def exp3rt_commands(cfg, L):
 
 def tasks_commands(cfg, L):
   exp3rt = cfg.section("exp3rt").get("domains", []) if "exp3rt" in cfg.sections else []
+  store = ["--store", L.path("store")] if "sample" in cfg.sections else []
   yield ["tasks", *[L.path("prepared", d.name) for d in cfg.domains], "--out", L.path("tasks"),
-         "--store", L.path("store"), "--temperature", str(cfg.section("sample").get("temperature", 0.7)),
+         *store, "--temperature", str(cfg.section("sample").get("temperature", 0.7)),
          *[f"--wording={d.name}={d.wording}" for d in cfg.domains],
          *[f"--exp3rt={d}={L.path('exp3rt', d)}" for d in exp3rt], *to_flags("tasks", cfg.section("tasks"))]
 
@@ -193,12 +194,12 @@ STAGES = (
     Stage("baseline", lambda cfg, L: [["baseline", *[L.path("prepared", d.name) for d in cfg.domains], "--out",
                                        L.path("baseline")]], lambda cfg, L: [L.path("baseline")], ("prepare",)),
     Stage("zeroshot", zeroshot_commands, _each("zeroshot", _domains), ("prepare",), ("zeroshot", "teacher"),
-          "minutes with the embedded teacher"),
+          "minutes with the embedded teacher", _has("zeroshot")),
     # Writes only into the teacher's store, a cache keyed by each request: nothing to move aside.
-    Stage("sample", sample_commands, lambda cfg, L: [], ("prepare",), ("sample", "teacher"), "minutes"),
+    Stage("sample", sample_commands, lambda cfg, L: [], ("prepare",), ("sample", "teacher"), "minutes", _has("sample")),
     Stage("references", references_commands,
           lambda cfg, L: [p + ext for p in _each("references", _domains)(cfg, L) for ext in ("", ".summary.json")],
-          ("prepare",), ("references", "teacher"), "minutes"),
+          ("prepare",), ("references", "teacher"), "minutes", _has("references")),
     Stage("exp3rt", exp3rt_commands, lambda cfg, L: [L.path("exp3rt", d) for d in cfg.section("exp3rt")["domains"]],
           ("prepare",), ("exp3rt", "teacher"), "minutes", _has("exp3rt")),
     Stage("tasks", tasks_commands, lambda cfg, L: [L.path("tasks")], ("prepare", "sample", "exp3rt"),

@@ -43,15 +43,17 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
   return out
 
 
-def _vocab_texts(prepared: list[str], store: str | None):
+def _vocab_texts(prepared: dict[str, str], store: str | None, wording: dict[str, str]):
   # pylint: disable=import-outside-toplevel
   from recsaver_t5x.data import io as data_io
+  from recsaver_t5x.prompting.templates import wording_for
   from recsaver_t5x.prompting.variants import build_prompt
   from recsaver_t5x.teacher.store import SampleStore
-  for d in prepared:
+  for name, d in prepared.items():
+    preset = wording_for(wording.get(name, name))
     for split in ("train", "test"):
       for ex in data_io.read_split(d, split):
-        yield build_prompt(ex, "reasoning").text
+        yield build_prompt(ex, "reasoning", preset).text
   if store and os.path.exists(store):
     for s in SampleStore(store, readonly=True).select():
       yield s.text
@@ -65,10 +67,11 @@ def main(args: argparse.Namespace) -> int:
   wording, exp3rt = _pairs(args.wording, "--wording"), _pairs(args.exp3rt, "--exp3rt")
   os.makedirs(args.out, exist_ok=True)
   rel = lambda p: os.path.relpath(p, args.out)  # pylint: disable=unnecessary-lambda-assignment
-  domains = []
+  domains, names = [], {}
   for d in args.prepared:
     manifest = data_io.read_manifest(d)
     name = manifest["config"]["domain"]
+    names[name] = d  # every domain's prompts feed the vocabulary, also one left out of the tasks
     if not manifest["counts"]["train"]["examples"]:
       print(f"  [{name}] no train examples: left out of the tasks")
       continue
@@ -81,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     domains.append(entry)
   if not domains:
     raise UserFacingError("no domain has training examples; nothing to fine-tune")
-  spm = args.vocabulary or rel(vocab.train_sentencepiece(_vocab_texts(args.prepared, args.store),
+  spm = args.vocabulary or rel(vocab.train_sentencepiece(_vocab_texts(names, args.store, wording),
                                                          os.path.join(args.out, "spm"), args.vocab_size))
   tasks = {"vocabulary": spm, "ms": [int(m) for m in args.ms.split(",")],
            "filters": args.filters.split(","), "domains": domains, "mixtures": True}

@@ -233,7 +233,8 @@ def test_changed_train_section_retrains_and_reevaluates_then_from_reruns(finishe
                        "--tasks_config", os.path.join(run_a, "tasks", "tasks.json"), "--output_dir", mixed,
                        "--input_length", "384", "--max_decode_length", "8"], capture_output=True, text=True, timeout=600)
   assert ev.returncode == 2 and "predictions of different models would mix" in ev.stderr, ev.stderr[-2000:]
-  assert len(ev.stderr.strip().splitlines()) == 1
+  assert [l for l in ev.stderr.splitlines() if l.startswith("recsaver")] == [ev.stderr.strip().splitlines()[-1]]
+  assert "Traceback" not in ev.stderr
   # --from reruns that stage and every later one, and nothing before it.
   again = _run(path, "--from", "rerank")
   assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]

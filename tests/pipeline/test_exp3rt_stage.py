@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 
 CUTS = {"limit = 10": "limit = 3", "user_cap = 4": "user_cap = 2", "item_cap = 3": "item_cap = 2",
         "TRAIN_STEPS = 60": "TRAIN_STEPS = 4", "train_per_label = 8": "train_per_label = 3",
-        "test_per_label = 4": "test_per_label = 2", "limit = 4": "limit = 2", "servers = 2": "servers = 1",
-        "max_tokens = 120": "max_tokens = 48", "max_tokens = 96": "max_tokens = 48"}
+        "test_per_label = 4": "test_per_label = 2", "servers = 2": "servers = 1",
+        "max_tokens = 120": "max_tokens = 48"}
 
 
 def test_exp3rt_demo_runs_with_small_limits(tmp_path, amazon_dir):
