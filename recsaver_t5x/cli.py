@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exp3rt-evaluate": ("recsaver_t5x.exp3rt.evaluate_cli", "EXP3RT: chained student inference (own or teacher profiles), parsed/argmax/expected RMSE and MAE"),
     "mf-baseline": ("recsaver_t5x.exp3rt.mf_cli", "matrix-factorisation rating baseline (cornac MF) on a prepared split"),
     "exp3rt-report": ("recsaver_t5x.exp3rt.report_cli", "the EXP3RT rating table: naive, MF, reasoning student, EXP3RT student"),
+    "tasks": ("recsaver_t5x.pipeline.tasks_cli", "offline SentencePiece vocabulary and the SeqIO tasks config (tasks.json) for training"),
     "train": ("recsaver_t5x.trainer.train_cli", "fine-tune/resume a T5 student on SeqIO tasks (gin, T5X macro names)"),
     "evaluate": ("recsaver_t5x.trainer.evaluate_cli", "decode a split with a trained student: predictions, rating metrics, AUC"),
     "rerank": ("recsaver_t5x.rerank.rerank_cli", "top-N from a CF retriever, reranked by rating models: Recall/NDCG/MRR, plot"),

@@ -6,16 +6,20 @@ import argparse
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("config", nargs="?", help="run file (TOML); default: the embedded demo (configs/demo.toml)")
-  p.add_argument("--run-dir", help="override the run file's run_dir")
+  p.add_argument("--run-dir", help="override the run file's run_dir (relative to the current directory)")
   p.add_argument("--from", dest="from_stage", metavar="STAGE", help="rerun this stage and every later one")
   p.add_argument("--only", metavar="STAGE", help="rerun just this stage")
+  p.add_argument("--check", action="store_true", help="only check the run file and list the stages")
 
 
 def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.pipeline import config, runner, stages  # pylint: disable=import-outside-toplevel
-  cfg = config.load_run_config(args.config, args.run_dir)
+  cfg = config.load_run_config(args.config, stages.SECTIONS, args.run_dir)
   print(f"recsaver run: {cfg.path}")
   print(f"  domains: {', '.join(d.name for d in cfg.domains)}")
+  if args.check:
+    print("  run file OK; stages: " + " -> ".join(s.name for s in stages.STAGES if s.enabled(cfg)))
+    return 0
   runner.run_stages(cfg, stages.STAGES, from_stage=args.from_stage, only=args.only)
   stages.print_results(cfg)
   return 0

@@ -1,231 +1,248 @@
-"""The stages of `recsaver run`, in order. Each reads its run-file section and writes under the run dir.
+"""The stages of `recsaver run`, in order: each one declaration of `recsaver` command lines.
 
-Run-dir layout (documented in README.md):
-  prepared/<domain>/          train.jsonl, test.jsonl, manifest.json          (prepare)
-  baseline/                   baseline.md                                     (baseline)
-  teacher/samples.jsonl       every teacher call, keyed and resumable         (zeroshot, sample, references)
-  zeroshot/<domain>/          zeroshot.md/.csv, predictions.jsonl             (zeroshot)
-  references/<domain>.jsonl   verified references (+ .summary.json)           (references)
-  tasks/                      spm.model (offline vocabulary), tasks.json      (tasks)
-  train/<student>/            checkpoints, train_metrics.jsonl, TensorBoard    (train)
-  eval/<student>/             predictions_*.jsonl, metrics.json, reasoning/   (evaluate)
-  report/                     report.md, report.html, *.png                  (report)
-  stages/<stage>.json         what produced each stage's outputs               (runner)
+A stage names the run-file sections it reads (its keys are the flags of its subcommands, checked
+against their parsers before anything runs), the stages whose outputs it reads, the command lines
+it runs (child processes, built lazily so a later command may look at an earlier one's output)
+and the paths it writes (RunLayout names). Adding a stage is adding one `Stage(...)` below.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
+import glob
 import os
+from typing import Callable, Iterable
 
 from recsaver_t5x.data import io as data_io
-from recsaver_t5x.errors import UserFacingError
-from recsaver_t5x.pipeline.cli_args import flags, run_subcommand, teacher_flags
-from recsaver_t5x.pipeline.config import RunConfig
-from recsaver_t5x.pipeline.runner import Stage
+from recsaver_t5x.pipeline.cli_args import to_flags
+from recsaver_t5x.pipeline.config import RunConfig, Section
+from recsaver_t5x.pipeline.layout import RunLayout
+
+Commands = Iterable[list[str]]
 
 
-def prepared_dir(run_dir: str, domain: str) -> str:
-  return os.path.join(run_dir, "prepared", domain)
+@dataclasses.dataclass(frozen=True)
+class Stage:
+  name: str
+  commands: Callable[[RunConfig, RunLayout], Commands]  # `recsaver` argv lists, run in order
+  outputs: Callable[[RunConfig, RunLayout], list[str]]  # moved aside when stale, never reused
+  inputs: tuple[str, ...] = ()  # stages whose outputs it reads: their fingerprints are in its own
+  reads: tuple[str, ...] = ()  # run-file sections
+  estimate: str = ""  # rough duration shown before the run starts
+  enabled: Callable[[RunConfig], bool] = lambda cfg: True
 
 
-def store_path(run_dir: str) -> str:
-  return os.path.join(run_dir, "teacher", "samples.jsonl")
-
-
-def references_path(run_dir: str, domain: str) -> str:
-  return os.path.join(run_dir, "references", f"{domain}.jsonl")
-
-
-def active_domains(cfg: RunConfig, split: str) -> list:
+def _active(cfg: RunConfig, L: RunLayout, split: str, names=None) -> list:
   """Domains whose prepared split has examples (the shared Movies/TV samples have almost none)."""
   out = []
   for d in cfg.domains:
-    n = data_io.read_manifest(prepared_dir(cfg.run_dir, d.name))["counts"][split]["examples"]
-    if n:
+    if names is not None and d.name not in names:
+      continue
+    if data_io.read_manifest(L.path("prepared", d.name))["counts"][split]["examples"]:
       out.append(d)
     else:
       print(f"  [{d.name}] no {split} examples: skipped in this stage")
   return out
 
 
-def run_prepare(cfg: RunConfig, run_dir: str) -> dict:
-  from recsaver_t5x.data import prepare  # pylint: disable=import-outside-toplevel
-  out = {}
+def _teacher(cfg: RunConfig, command: str) -> list[str]:
+  return to_flags(command, cfg.section("teacher"), prefix="teacher_")
+
+
+def _vocabulary(cfg: RunConfig, L: RunLayout) -> str:
+  return cfg.section("tasks").get("vocabulary") or os.path.join(L.path("tasks"), "spm.model")
+
+
+def _students(cfg: RunConfig, evaluator: str) -> list[dict]:
+  return [s for s in cfg.students() if s.get("eval", "evaluate") == evaluator]
+
+
+def targets(student: dict) -> str:
+  """'reason' or 'rating': the student's `targets`, else what its eval task's name says."""
+  from recsaver_t5x.tasks import naming  # pylint: disable=import-outside-toplevel
+  return student.get("targets") or naming.eval_targets(student["eval_task"])
+
+
+def _without(section: dict, *keys: str) -> dict:
+  return {k: v for k, v in section.items() if k not in keys}
+
+
+def prepare_commands(cfg, L):
   for d in cfg.domains:
-    pc = prepare.PrepareConfig(domain=d.name, reviews=d.reviews, meta=d.meta, **cfg.section("prepare"))
-    manifest = prepare.prepare(pc, prepared_dir(run_dir, d.name))
-    print(f"[prepare] {d.name}:")
-    for line in prepare.summarize(manifest):
-      print(f"    {line}")
-    out[d.name] = manifest["counts"]
-  return out
+    yield ["prepare", "--reviews", *d.reviews, *(["--meta", *d.meta] if d.meta else []), "--domain", d.name,
+           "--out", L.path("prepared", d.name), *to_flags("prepare", cfg.section("prepare"))]
 
 
-def run_baseline(cfg: RunConfig, run_dir: str) -> dict:
-  from recsaver_t5x.baseline import baseline_cli
-  from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
-  rows = baseline_cli.baseline_rows([prepared_dir(run_dir, d.name) for d in cfg.domains], "test")
-  os.makedirs(os.path.join(run_dir, "baseline"), exist_ok=True)
-  with open(os.path.join(run_dir, "baseline", "baseline.md"), "w", encoding="utf-8") as f:
-    f.write(rating_metrics.format_table(rows) + "\n")
-  return dict(rows)
+def zeroshot_commands(cfg, L):
+  for d in _active(cfg, L, "test"):
+    yield ["zeroshot", L.path("prepared", d.name), "--out", L.path("zeroshot", d.name), "--store", L.path("store"),
+           *to_flags("zeroshot", cfg.section("zeroshot")), *_teacher(cfg, "zeroshot")]
 
 
-def run_zeroshot(cfg: RunConfig, run_dir: str) -> dict:
-  for d in active_domains(cfg, "test"):
-    run_subcommand(["zeroshot", prepared_dir(run_dir, d.name), "--out", os.path.join(run_dir, "zeroshot", d.name),
-                    "--store", store_path(run_dir), *flags(cfg.section("zeroshot")),
-                    *teacher_flags(cfg.section("teacher"))])
-  return {}
+def sample_commands(cfg, L):
+  for d in _active(cfg, L, "train"):
+    yield ["sample", L.path("prepared", d.name), "--store", L.path("store"), "--split", "train",
+           *to_flags("sample", cfg.section("sample")), *_teacher(cfg, "sample")]
 
 
-def run_sample(cfg: RunConfig, run_dir: str) -> dict:
-  for d in active_domains(cfg, "train"):
-    run_subcommand(["sample", prepared_dir(run_dir, d.name), "--store", store_path(run_dir), "--split", "train",
-                    *flags(cfg.section("sample")), *teacher_flags(cfg.section("teacher"))])
-  return {}
+def references_commands(cfg, L):
+  os.makedirs(os.path.dirname(L.path("references", "x")), exist_ok=True)
+  for d in _active(cfg, L, "test"):
+    yield ["references", L.path("prepared", d.name), "--store", L.path("store"), "--out",
+           L.path("references", d.name), "--split", "test", *to_flags("references", cfg.section("references")),
+           *_teacher(cfg, "references")]
 
 
-def run_references(cfg: RunConfig, run_dir: str) -> dict:
-  out = {}
-  for d in active_domains(cfg, "test"):
-    path = references_path(run_dir, d.name)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    run_subcommand(["references", prepared_dir(run_dir, d.name), "--store", store_path(run_dir), "--out", path,
-                    "--split", "test", *flags(cfg.section("references")), *teacher_flags(cfg.section("teacher"))])
-    with open(path + ".summary.json", encoding="utf-8") as f:
-      out[d.name] = json.load(f)
-  return out
+EXP3RT_STEPS = ("preferences", "profiles", "exp3rt-rationales")
 
 
-def _vocab_texts(cfg: RunConfig, run_dir: str):
-  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.prompting.variants import build_prompt
-  from recsaver_t5x.teacher.store import SampleStore
-  for d in cfg.domains:
-    for split in ("train", "test"):
-      for ex in data_io.read_split(prepared_dir(run_dir, d.name), split):
-        yield build_prompt(ex, "reasoning").text
-  if os.path.exists(store_path(run_dir)):
-    for s in SampleStore(store_path(run_dir), readonly=True).select():
-      yield s.text
+def exp3rt_commands(cfg, L):
+  section = _without(cfg.section("exp3rt"), "domains")
+  for d in _active(cfg, L, "train", cfg.section("exp3rt").get("domains", [])):
+    prepared, out = L.path("prepared", d.name), L.path("exp3rt", d.name)
+    for step in EXP3RT_STEPS:
+      yield [step, prepared, "--out", out, "--store", L.path("store"),
+             *to_flags(step, section, only_known=True), *_teacher(cfg, step)]
+    yield ["mf-baseline", prepared, "--out", os.path.join(out, "mf.json"),
+           *to_flags("mf-baseline", section, only_known=True)]
 
 
-def run_tasks(cfg: RunConfig, run_dir: str) -> dict:
-  """Trains the offline vocabulary and writes the SeqIO tasks config for the trainer."""
-  from recsaver_t5x.model import vocab  # pylint: disable=import-outside-toplevel
-  t = cfg.section("tasks")
-  tasks_dir = os.path.join(run_dir, "tasks")
-  os.makedirs(tasks_dir, exist_ok=True)
-  spm = t.get("vocabulary")
-  if not spm:
-    spm = vocab.train_sentencepiece(_vocab_texts(cfg, run_dir), os.path.join(tasks_dir, "spm"),
-                                    int(t.get("vocab_size", 2000)))
-  # Paths relative to tasks.json (seqio_tasks.from_config resolves them so): a run dir can move.
-  rel = lambda p: os.path.relpath(p, tasks_dir)  # pylint: disable=unnecessary-lambda-assignment
-  domains = [{"name": d.name, "prepared_dir": rel(prepared_dir(run_dir, d.name)),
-              "samples_store": rel(store_path(run_dir)), "wording": d.wording,
-              # zeroshot's answers share the store: the sampling temperature picks the paths.
-              "temperature": float(cfg.section("sample").get("temperature", 0.7))}
-             for d in active_domains(cfg, "train")]
-  if not domains:
-    raise UserFacingError("no domain has training examples; nothing to fine-tune")
-  tasks = {"vocabulary": spm if t.get("vocabulary") else rel(spm), "ms": t.get("ms", [1]),
-           "filters": t.get("filters", ["all"]),
-           "domains": domains, "mixtures": True}
-  if "max_prompt_chars" in t:
-    tasks["budget"] = {"max_prompt_chars": t["max_prompt_chars"]}
-  data_io.write_json_atomic(os.path.join(tasks_dir, "tasks.json"), tasks)
-  return {"vocabulary": tasks["vocabulary"], "domains": [d["name"] for d in domains]}
-
-
-def students(cfg: RunConfig) -> list[dict]:
-  """[[students]] entries: name, task (train mixture/task), eval_task, optional gin bindings."""
-  out = cfg.section("students") or []
-  for i, s in enumerate(out):
-    for key in ("name", "task", "eval_task"):
-      if key not in s:
-        raise UserFacingError(f"{cfg.path}: [[students]] entry {i + 1} lacks '{key}'")
-  return out
+def tasks_commands(cfg, L):
+  exp3rt = cfg.section("exp3rt").get("domains", []) if "exp3rt" in cfg.sections else []
+  store = ["--store", L.path("store")] if "sample" in cfg.sections else []
+  yield ["tasks", *[L.path("prepared", d.name) for d in cfg.domains], "--out", L.path("tasks"),
+         *store, "--temperature", str(cfg.section("sample").get("temperature", 0.7)),
+         *[f"--wording={d.name}={d.wording}" for d in cfg.domains],
+         *[f"--exp3rt={d}={L.path('exp3rt', d)}" for d in exp3rt], *to_flags("tasks", cfg.section("tasks"))]
 
 
 def _gin(bindings: dict) -> list[str]:
   """Run-file values -> `--gin.KEY=VALUE` with VALUE a gin literal (strings quoted)."""
+  import json  # pylint: disable=import-outside-toplevel
   return [f"--gin.{k}=" + (json.dumps(v) if isinstance(v, str) else repr(v)) for k, v in bindings.items()]
 
 
-def run_train(cfg: RunConfig, run_dir: str) -> dict:
+def train_commands(cfg, L):
   t = cfg.section("train")
-  gin_files = t.pop("gin_file", ["gin/tiny_cpu.gin"])
+  gin_files = t.pop("gin_file", ["tiny_cpu.gin"])
   gin_files = [gin_files] if isinstance(gin_files, str) else gin_files
   repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  out = {}
-  for s in students(cfg):
-    model_dir = os.path.abspath(os.path.join(run_dir, "train", s["name"]))
-    bindings = {**t, **s.get("gin", {}), "MODEL_DIR": model_dir, "MIXTURE_OR_TASK_NAME": s["task"],
-                "TASKS_CONFIG": os.path.abspath(os.path.join(run_dir, "tasks", "tasks.json"))}
-    run_subcommand(["train", *[f"--gin_file={g}" for g in gin_files], f"--gin_search_path={repo}/gin",
-                    *_gin(bindings)])
-    out[s["name"]] = model_dir
-  return out
+  for s in cfg.students():
+    bindings = {**t, **s.get("gin", {}), "MODEL_DIR": os.path.abspath(L.path("train", s["name"])),
+                "MIXTURE_OR_TASK_NAME": s["task"], "TASKS_CONFIG": os.path.join(L.path("tasks"), "tasks.json")}
+    yield ["train", *[f"--gin_file={g}" for g in gin_files], f"--gin_search_path={repo}/gin", *_gin(bindings)]
 
 
-def run_evaluate(cfg: RunConfig, run_dir: str) -> dict:
-  e = cfg.section("evaluate")
-  rm = cfg.section("reasoning_metrics")
-  refs = [references_path(run_dir, d.name) for d in cfg.domains if os.path.exists(references_path(run_dir, d.name))]
-  out = {}
-  for s in students(cfg):
-    eval_dir = os.path.join(run_dir, "eval", s["name"])
-    run_subcommand(["evaluate", "--model-dir", os.path.join(run_dir, "train", s["name"]), "--task", s["eval_task"],
-                    "--tasks-config", os.path.join(run_dir, "tasks", "tasks.json"), "--output-dir", eval_dir,
-                    "--label", s.get("label", s["name"]), *flags(e)])
-    if "_reason" in s["eval_task"] and refs:
-      merged = os.path.join(run_dir, "references", "all.jsonl")
-      with open(merged, "w", encoding="utf-8") as f:
-        for r in refs:
-          with open(r, encoding="utf-8") as src:
-            f.write(src.read())
+def evaluate_commands(cfg, L):
+  refs = [r for r in (L.path("references", d.name) for d in cfg.domains) if os.path.exists(r)]
+  for s in _students(cfg, "evaluate"):
+    eval_dir = L.path("eval", s["name"])
+    yield ["evaluate", "--model-dir", L.path("train", s["name"]), "--task", s["eval_task"],
+           "--tasks-config", os.path.join(L.path("tasks"), "tasks.json"), "--output-dir", eval_dir,
+           "--label", s.get("label", s["name"]), *to_flags("evaluate", cfg.section("evaluate"))]
+    if targets(s) == "reason" and refs:
       # One scoring call over every domain's predictions: one table, one BERTScore model load.
-      candidates = os.path.join(eval_dir, "candidates.jsonl")
-      with open(candidates, "w", encoding="utf-8") as f:
-        for pred in sorted(p for p in os.listdir(eval_dir) if p.startswith("predictions_")):
-          with open(os.path.join(eval_dir, pred), encoding="utf-8") as src:
-            f.write(src.read())
-      run_subcommand(["reasoning-metrics", "--references", merged, "--candidates", candidates,
-                      "--out", os.path.join(eval_dir, "reasoning"), *flags(rm)])
-    with open(os.path.join(eval_dir, "metrics.json"), encoding="utf-8") as f:
-      out[s["name"]] = json.load(f)
-  return out
+      yield ["reasoning-metrics", "--references", *refs, "--candidates",
+             *sorted(glob.glob(os.path.join(eval_dir, "predictions_*.jsonl"))),
+             "--out", os.path.join(eval_dir, "reasoning"),
+             *to_flags("reasoning-metrics", cfg.section("reasoning_metrics"))]
 
 
-def run_report(cfg: RunConfig, run_dir: str) -> dict:
-  from recsaver_t5x.report import build  # pylint: disable=import-outside-toplevel
-  md, html = build.build_report([run_dir], os.path.join(run_dir, "report"))
-  print(f"  report: {md} and {html}")
-  return {"report_md": md, "report_html": html}
+def exp3rt_eval_commands(cfg, L):
+  for d in cfg.section("exp3rt").get("domains", []):
+    for s in _students(cfg, "exp3rt"):
+      for profiles in ("student", "teacher"):
+        yield ["exp3rt-evaluate", L.path("prepared", d), "--out", L.path("exp3rt", d), "--model-dir",
+               L.path("train", s["name"]), "--vocabulary", _vocabulary(cfg, L), "--label", f"{s['name']} ({profiles} profiles)",
+               "--output-dir", L.path("exp3rt_eval", d, s["name"], profiles),
+               *(["--teacher-profiles"] if profiles == "teacher" else []),
+               *to_flags("exp3rt-evaluate", cfg.section("exp3rt_eval"))]
+
+
+def rerank_commands(cfg, L):
+  section = cfg.section("rerank")
+  chosen = [s for s in cfg.students() if s["name"] in section.pop("students", [])]
+  section.setdefault("targets", targets(chosen[0]) if chosen else "rating")
+  if "max_prompt_chars" in cfg.section("tasks"):
+    section.setdefault("max_prompt_chars", cfg.section("tasks")["max_prompt_chars"])
+  for d in _active(cfg, L, "test", section.pop("domains", [d.name for d in cfg.domains])):
+    yield ["rerank", "--prepared", L.path("prepared", d.name), "--out", L.path("rerank", d.name),
+           "--vocabulary", _vocabulary(cfg, L), "--wording", d.wording, "--reranker", "user-average",
+           "--reranker", "item-average", *[f"--reranker=student:{s['name']}={L.path('train', s['name'])}"
+                                           for s in chosen], *to_flags("rerank", section)]
+
+
+def report_commands(cfg, L):
+  reasoning = [s for s in _students(cfg, "evaluate") if targets(s) == "reason"]
+  for d in cfg.section("exp3rt").get("domains", []):
+    preds = [p for s in reasoning for p in glob.glob(os.path.join(L.path("eval", s["name"]), f"predictions_*_{d}_*.jsonl"))]
+    yield ["exp3rt-report", L.path("prepared", d), "--out", L.path("exp3rt_report", d),
+           "--mf", os.path.join(L.path("exp3rt", d), "mf.json"), "--exp3rt", *sorted(glob.glob(L.path("exp3rt_eval", d))),
+           *(["--reasoning", *preds] if preds else [])]
+  yield ["report", cfg.run_dir, "--out", L.path("report")]
+
+
+def _each(name: str, keys: Callable[[RunConfig], Iterable[str]]):
+  return lambda cfg, L: [L.path(name, k) for k in keys(cfg)]
+
+
+_domains = lambda cfg: [d.name for d in cfg.domains]  # pylint: disable=unnecessary-lambda-assignment
+_all_students = lambda cfg: [s["name"] for s in cfg.students()]  # pylint: disable=unnecessary-lambda-assignment
+_has = lambda section: lambda cfg: section in cfg.sections  # pylint: disable=unnecessary-lambda-assignment
+
+STAGES = (
+    Stage("prepare", prepare_commands, _each("prepared", _domains), (), ("prepare",), "seconds"),
+    Stage("baseline", lambda cfg, L: [["baseline", *[L.path("prepared", d.name) for d in cfg.domains], "--out",
+                                       L.path("baseline")]], lambda cfg, L: [L.path("baseline")], ("prepare",)),
+    Stage("zeroshot", zeroshot_commands, _each("zeroshot", _domains), ("prepare",), ("zeroshot", "teacher"),
+          "minutes with the embedded teacher", _has("zeroshot")),
+    # Writes only into the teacher's store, a cache keyed by each request: nothing to move aside.
+    Stage("sample", sample_commands, lambda cfg, L: [], ("prepare",), ("sample", "teacher"), "minutes", _has("sample")),
+    Stage("references", references_commands,
+          lambda cfg, L: [p + ext for p in _each("references", _domains)(cfg, L) for ext in ("", ".summary.json")],
+          ("prepare",), ("references", "teacher"), "minutes", _has("references")),
+    Stage("exp3rt", exp3rt_commands, lambda cfg, L: [L.path("exp3rt", d) for d in cfg.section("exp3rt")["domains"]],
+          ("prepare",), ("exp3rt", "teacher"), "minutes", _has("exp3rt")),
+    Stage("tasks", tasks_commands, lambda cfg, L: [L.path("tasks")], ("prepare", "sample", "exp3rt"),
+          ("tasks", "sample", "exp3rt"), "seconds"),
+    Stage("train", train_commands, _each("train", _all_students), ("tasks",), ("train", "students"),
+          "minutes per student on CPU"),
+    Stage("evaluate", evaluate_commands, _each("eval", lambda cfg: [s["name"] for s in _students(cfg, "evaluate")]),
+          ("train", "references"), ("evaluate", "reasoning_metrics", "students"), "a minute per student"),
+    Stage("exp3rt_eval", exp3rt_eval_commands, lambda cfg, L: [L.path("exp3rt_eval", d) for d in
+                                                               cfg.section("exp3rt")["domains"]],
+          ("train", "exp3rt"), ("exp3rt_eval", "students"), "a minute", _has("exp3rt")),
+    Stage("rerank", rerank_commands, lambda cfg, L: [L.path("rerank")], ("train",), ("rerank", "students", "tasks"),
+          "a minute", _has("rerank")),
+    Stage("report", report_commands, lambda cfg, L: [L.path("report")],
+          ("baseline", "zeroshot", "references", "evaluate", "exp3rt_eval", "rerank"), ("report",), "seconds"),
+)
+
+# What each run-file section may hold (the subcommands whose flags are its keys, other keys).
+SECTIONS = {
+    "prepare": Section(("prepare",)),
+    "teacher": Section(("zeroshot",), prefix="teacher_"),
+    "zeroshot": Section(("zeroshot",)),
+    "sample": Section(("sample",)),
+    "references": Section(("references",)),
+    "exp3rt": Section(EXP3RT_STEPS + ("mf-baseline",), {"domains": "list[str]"}),
+    "tasks": Section(("tasks",)),
+    "train": Section(keys={"gin_file": "str or list[str]"}, gin=True),
+    "evaluate": Section(("evaluate",)),
+    "reasoning_metrics": Section(("reasoning-metrics",)),
+    "exp3rt_eval": Section(("exp3rt-evaluate",)),
+    "rerank": Section(("rerank",), {"domains": "list[str]", "students": "list[str]"}),
+    "report": Section(),
+}
 
 
 def print_results(cfg: RunConfig) -> None:
   """Prints the run's headline tables (also when every stage was up to date)."""
-  baseline = os.path.join(cfg.run_dir, "baseline", "baseline.md")
+  L = RunLayout(cfg.run_dir)
+  baseline = os.path.join(L.path("baseline"), "baseline.md")
   if os.path.exists(baseline):
     print("\nNaive user-average baseline, test split (Table 3 layout; '-' = undefined):")
     with open(baseline, encoding="utf-8") as f:
       print(f.read().rstrip())
-  report = os.path.join(cfg.run_dir, "report", "report.md")
+  report = os.path.join(L.path("report"), "report.md")
   if os.path.exists(report):
     print(f"\nReport: {report} (and report.html beside it)")
-
-
-STAGES = (
-    Stage("prepare", run_prepare, ("prepare",), "seconds"),
-    Stage("baseline", run_baseline, (), "seconds"),
-    Stage("zeroshot", run_zeroshot, ("zeroshot", "teacher"), "minutes with the embedded teacher"),
-    Stage("sample", run_sample, ("sample", "teacher"), "minutes"),
-    Stage("references", run_references, ("references", "teacher"), "minutes"),
-    Stage("tasks", run_tasks, ("tasks",), "seconds"),
-    Stage("train", run_train, ("train", "students"), "minutes per student on CPU"),
-    Stage("evaluate", run_evaluate, ("evaluate", "reasoning_metrics", "students"), "a minute per student"),
-    Stage("report", run_report, ("report",), "seconds"),
-)

@@ -11,9 +11,10 @@ CANDIDATE_TEXT_FIELDS = ("text", "reasoning", "prediction", "output")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-  p.add_argument("--references", required=True, help="references JSONL from `recsaver references`")
+  p.add_argument("--references", required=True, nargs="+",
+                 help="references JSONL file(s) from `recsaver references` (e.g. one per domain)")
   src = p.add_mutually_exclusive_group(required=True)
-  src.add_argument("--candidates", help="JSONL: example_id, text (or reasoning/prediction/output) "
+  src.add_argument("--candidates", nargs="+", help="JSONL file(s): example_id, text (or reasoning/prediction/output) "
                                         "[, predicted_rating, rating, sample_index]; a text in "
                                         "the '### Reason ### ... ### Rating ###' format is parsed")
   src.add_argument("--store", help="score teacher answers from a sample store instead")
@@ -80,10 +81,12 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.eval import reasoning_metrics as rmx
   from recsaver_t5x.eval.references_file import load_ratings, load_references
 
-  references = load_references(args.references, verified=not args.unverified)
-  ratings = load_ratings(args.references)
+  references, ratings = {}, {}
+  for path in args.references:
+    references.update(load_references(path, verified=not args.unverified))
+    ratings.update(load_ratings(path))
   if args.candidates:
-    candidates = _candidates_from_file(args.candidates, ratings)
+    candidates = [c for path in args.candidates for c in _candidates_from_file(path, ratings)]
   else:
     candidates = _candidates_from_store(args.store, args.variant, ratings)
   if not candidates:
@@ -96,7 +99,7 @@ def main(args: argparse.Namespace) -> int:
   report = rmx.reasoning_report(candidates, references, scorer, progress=True)
   kind = "unverified (every cleaned explanation)" if args.unverified else "self-verified"
   print(f"Reasoning metrics of {len(candidates)} candidates against {kind} references "
-        f"({args.references})")
+        f"({', '.join(args.references)})")
   if unknown:
     print(f"{len(unknown)} candidate example ids are not in the references file (counted as "
           f"without references): {', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")

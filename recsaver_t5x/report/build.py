@@ -1,6 +1,6 @@
 """Builds the report of one or more run directories: the study's tables, plots, example reasoning.
 
-Reads only files that the stages wrote (see recsaver_t5x/pipeline/stages.py for the layout);
+Reads only files that the stages wrote, where `RunLayout` (recsaver_t5x/pipeline/layout.py) says;
 a stage that did not run leaves its section out with a note, never a made-up number.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table
+from recsaver_t5x.pipeline.layout import RunLayout
 from recsaver_t5x.report import plots
 from recsaver_t5x.report.render import Section, write_report
 
@@ -46,7 +47,7 @@ def data_section(run_dirs: Sequence[str]) -> Section:
   lines = ["| Run | Domain | Reviews read | Duplicates dropped | Eligible 1/2/3/4/5 | Train (users) | "
            "Test (users) | Items without metadata |", "|---|---|---:|---:|---|---:|---:|---:|"]
   for rd in run_dirs:
-    for path in sorted(glob.glob(os.path.join(rd, "prepared", "*", "manifest.json"))):
+    for path in sorted(glob.glob(os.path.join(RunLayout(rd).path("prepared"), "manifest.json"))):
       m = _json(path)
       c = m["counts"]
       lines.append(f"| {_name(rd)} | {m['config']['domain']} | {m['reviews_read']:,} | {m['duplicates_dropped']:,} | "
@@ -60,13 +61,13 @@ def data_section(run_dirs: Sequence[str]) -> Section:
 def table3_section(run_dirs: Sequence[str]) -> Section:
   parts = []
   for rd in run_dirs:
-    for d in sorted(glob.glob(os.path.join(rd, "zeroshot", "*"))):
+    for d in sorted(glob.glob(RunLayout(rd).path("zeroshot"))):
       table = _text(os.path.join(d, "zeroshot.md"))
       run = _json(os.path.join(d, "run.json")) or {}
       if table:
         teacher = run.get("teacher_model") or run.get("model") or "see run.json"
         parts.append(f"**{_name(rd)} / {os.path.basename(d)}** (teacher: {teacher})\n\n{table}")
-    base = _text(os.path.join(rd, "baseline", "baseline.md"))
+    base = _text(os.path.join(RunLayout(rd).path("baseline"), "baseline.md"))
     if base:
       parts.append(f"**{_name(rd)}: naive baseline on every domain's test split**\n\n{base}")
   body = "\n\n".join(parts) or "_The zero-shot stage has not run._"
@@ -75,18 +76,23 @@ def table3_section(run_dirs: Sequence[str]) -> Section:
 
 def _students(rd: str) -> list[tuple[str, dict, str]]:
   out = []
-  for path in sorted(glob.glob(os.path.join(rd, "eval", "*", "metrics.json"))):
+  for path in sorted(glob.glob(os.path.join(RunLayout(rd).path("eval"), "metrics.json"))):
     saved = _json(path)
     m = saved["metrics"].get("all") or next(iter(saved["metrics"].values()))
     out.append((os.path.basename(os.path.dirname(path)), m, saved.get("task", "")))
   return out
 
 
+def _predictions(rd: str, student: str) -> list[dict]:
+  pattern = os.path.join(RunLayout(rd).path("eval", student), "predictions_*.jsonl")
+  return [p for f in sorted(glob.glob(pattern)) for p in _jsonl(f)]
+
+
 def students_section(run_dirs: Sequence[str]) -> Section:
   rows = []
   for rd in run_dirs:
     for name, m, task in _students(rd):
-      cfg = _json(os.path.join(rd, "train", name, "config.json")) or {}
+      cfg = _json(os.path.join(RunLayout(rd).path("train", name), "config.json")) or {}
       size = (f"d_model {cfg.get('emb_dim', '?')}, {cfg.get('num_encoder_layers', '?')}+"
               f"{cfg.get('num_decoder_layers', '?')} layers")
       rows.append((f"{_name(rd)}: {name} ({task}; model {size})", m))
@@ -101,7 +107,7 @@ def students_section(run_dirs: Sequence[str]) -> Section:
 def table11_section(run_dirs: Sequence[str], out_dir: str) -> Section:
   parts, images = [], []
   for rd in run_dirs:
-    for d in sorted(glob.glob(os.path.join(rd, "eval", "*", "reasoning"))):
+    for d in sorted(glob.glob(os.path.join(RunLayout(rd).path("eval"), "reasoning"))):
       student = os.path.basename(os.path.dirname(d))
       table = _text(os.path.join(d, "reasoning_metrics.md"))
       meta = _json(os.path.join(d, "reasoning_metrics.json")) or {}
@@ -123,7 +129,7 @@ def references_section(run_dirs: Sequence[str], out_dir: str) -> Section:
   from recsaver_t5x.recsaver.references import format_summary  # pylint: disable=import-outside-toplevel
   parts, images = [], []
   for rd in run_dirs:
-    for path in sorted(glob.glob(os.path.join(rd, "references", "*.jsonl.summary.json"))):
+    for path in sorted(glob.glob(RunLayout(rd).path("references") + ".summary.json")):
       domain = os.path.basename(path).split(".")[0]
       s = _json(path)
       parts.append(f"**{_name(rd)} / {domain}**\n\n{format_summary(s)}")
@@ -140,7 +146,7 @@ def plots_section(run_dirs: Sequence[str], out_dir: str) -> Section:
   images, curves, per_token = [], {}, {}
   for rd in run_dirs:
     for name, _, _ in _students(rd):
-      preds = [p for f in sorted(glob.glob(os.path.join(rd, "eval", name, "predictions_*.jsonl"))) for p in _jsonl(f)]
+      preds = _predictions(rd, name)
       if preds:
         y = [p["true_rating"] for p in preds]
         tag = f"{_name(rd)}_{name}"
@@ -148,7 +154,7 @@ def plots_section(run_dirs: Sequence[str], out_dir: str) -> Section:
             y, [p.get("predicted_rating", p.get("rating")) for p in preds], os.path.join(out_dir, f"{tag}_confusion.png"), tag)))
         images.append((f"{tag}: calibration of P(rating > 3)", plots.calibration(
             y, np.asarray([p["probs"] for p in preds]), os.path.join(out_dir, f"{tag}_calibration.png"), tag)))
-      log = _jsonl(os.path.join(rd, "train", name, "train_metrics.jsonl"))
+      log = _jsonl(os.path.join(RunLayout(rd).path("train", name), "train_metrics.jsonl"))
       for key, series in training_series(log).items():
         (curves if key == "loss" else per_token)[f"{_name(rd)}: {name}"] = series
   if curves:
@@ -171,14 +177,14 @@ def examples_section(run_dirs: Sequence[str], max_examples: int = 3) -> Section:
   parts = []
   for rd in run_dirs:
     refs = {}
-    for path in glob.glob(os.path.join(rd, "references", "*.jsonl")):
+    for path in glob.glob(RunLayout(rd).path("references")):
       for r in _jsonl(path):
         if r.get("references"):
           refs[r["example_id"]] = r["references"]
-    for name, _, task in _students(rd):
-      if "_reason" not in task:
-        continue
-      preds = [p for f in sorted(glob.glob(os.path.join(rd, "eval", name, "predictions_*.jsonl"))) for p in _jsonl(f)]
+    for name, _, _ in _students(rd):
+      if not os.path.isdir(os.path.join(RunLayout(rd).path("eval", name), "reasoning")):
+        continue  # reasoning-metrics ran only for reasoning students
+      preds = _predictions(rd, name)
       shown = [p for p in preds if p["example_id"] in refs][:max_examples]
       for p in shown:
         parts.append(f"**{_name(rd)} / {name} / {p['example_id']}** (true {p['true_rating']}, predicted "
@@ -188,11 +194,21 @@ def examples_section(run_dirs: Sequence[str], max_examples: int = 3) -> Section:
                  "\n\n".join(parts) or "_No reasoning student with verified references yet._")
 
 
+def tables_section(run_dirs: Sequence[str], title: str, name: str, file: str = "") -> Section:
+  """Markdown tables other subcommands wrote (rerank.md, the EXP3RT table), embedded as they are."""
+  parts = [f"**{_name(rd)} / {os.path.basename(p).removesuffix('.md')}**\n\n{_text(p)}"
+           for rd in run_dirs for p in sorted(glob.glob(os.path.join(RunLayout(rd).path(name), file).rstrip("/")))]
+  return Section(title, "\n\n".join(parts) or "_This stage has not run._")
+
+
 def build_report(run_dirs: Sequence[str], out_dir: str) -> tuple[str, str]:
   """Writes report.md and report.html (PNGs beside them) for one or several runs."""
   os.makedirs(out_dir, exist_ok=True)
   sections = [data_section(run_dirs), table3_section(run_dirs), references_section(run_dirs, out_dir),
               students_section(run_dirs), table11_section(run_dirs, out_dir), plots_section(run_dirs, out_dir),
               examples_section(run_dirs)]
+  sections += [sec for sec in (tables_section(run_dirs, "EXP3RT: rating from profiles", "exp3rt_report"),
+                               tables_section(run_dirs, "Top-k reranking", "rerank", "rerank.md"))
+               if not sec.body.startswith("_")]
   title = "recsaver-t5x report: " + ", ".join(_name(r) for r in run_dirs)
   return write_report(title, sections, out_dir)

@@ -57,7 +57,7 @@ class StudentReranker:
     import seqio
     from recsaver_t5x.trainer import evaluate_lib
     from recsaver_t5x.tasks import naming, registry
-    config, params, _ = self._load()
+    config, params, step = self._load()
     examples = [e for q in queries for e in query_examples(q, self.domain)]
     os.makedirs(self.work_dir, exist_ok=True)
     data_io.write_examples(os.path.join(self.work_dir, "test.jsonl"), examples)
@@ -68,7 +68,8 @@ class StudentReranker:
     out_path = os.path.join(self.work_dir, f"predictions_{task.name}.jsonl")
     preds = evaluate_lib.predict_task(config, params, task, "test", self.input_length,
                                       self.max_decode_length, self.batch_size, out_path,
-                                      progress=self.progress)
+                                      progress=self.progress,
+                                      made_by=(step, evaluate_lib.model_fingerprint(self.model_dir, step)))
     self.calls += len(examples)
     by_id = {p.example_id: p.probs for p in preds}
     out, lo = [], 0

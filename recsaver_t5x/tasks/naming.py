@@ -69,6 +69,14 @@ def eval_task_name(domain: str, targets: str = "reason") -> str:
   return f"{PREFIX}_{domain}_{targets}_eval"
 
 
+def eval_targets(name: str) -> str:
+  """'reason' or 'rating': the targets of an eval task or mixture, read from its name."""
+  m = re.match(rf"^{PREFIX}_[a-z0-9_]+_({'|'.join(TARGETS)})_eval$", name)
+  if not m:
+    raise UserFacingError(f"'{name}' is no eval task name ({PREFIX}_<domain or mix>_<reason|rating>_eval)")
+  return m.group(1)
+
+
 def mixture_name(targets: str = "reason", filter_name: str = "all", m: int = 1,
                  eval_: bool = False) -> str:
   if targets not in TARGETS:

@@ -16,6 +16,7 @@ Predictions are appended batch by batch; a rerun skips examples already predicte
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -47,6 +48,8 @@ class Prediction:
   unparsed_reason: Optional[str]
   probs: tuple[float, ...]
   marker_appended: bool
+  checkpoint_step: Optional[int] = None  # which model made it: a file never mixes two
+  model_fingerprint: Optional[str] = None
 
   def to_json(self) -> dict:
     return dataclasses.asdict(self)
@@ -58,6 +61,17 @@ def load_model(model_dir: str, step: Optional[int] = None, model_config: Optiona
   config, params, step = model_dir_lib.load_model_dir(model_dir, step, model_config,
                                                       gin_search_paths)
   return config.replace(dropout_rate=0.0), params, step
+
+
+def model_fingerprint(model_dir: str, step: int) -> str:
+  """Identifies the checkpoint files themselves (names, sizes, mtimes): a retrained model differs."""
+  root = os.path.join(model_dir, f"checkpoint_{step}")
+  h = hashlib.sha256(str(step).encode())
+  for base, _, files in sorted(os.walk(root)):
+    for f in sorted(files):
+      st = os.stat(os.path.join(base, f))
+      h.update(f"{os.path.relpath(os.path.join(base, f), root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+  return h.hexdigest()[:16]
 
 
 def eval_tasks(name: str) -> list[seqio.Task]:
@@ -91,12 +105,17 @@ def _pad_inputs(batch: list[dict], batch_size: int, input_length: int) -> np.nda
 
 def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, input_length: int,
                  max_decode_length: int, batch_size: int, out_path: str,
-                 progress: bool = True, decode: Optional[DecodeChoice] = None
-                 ) -> list[Prediction]:
-  """Predictions for every example of `task`/`split`, resuming `out_path` if it exists."""
+                 progress: bool = True, decode: Optional[DecodeChoice] = None,
+                 made_by: tuple[Optional[int], Optional[str]] = (None, None)) -> list[Prediction]:
+  """Predictions for every example of `task`/`split`, resuming `out_path` if it exists.
+
+  `made_by` = (checkpoint step, model fingerprint), written on every record; resuming a file
+  written by another model is refused.
+  """
   vocab = task.output_features["targets"].vocabulary
   tokens = rating_token_ids(vocab)
   done = _read_predictions(out_path)
+  _check_one_model(out_path, done.values(), made_by)
   model = Transformer(config)
   total = None
   try:
@@ -118,13 +137,23 @@ def predict_task(config: T5Config, params: Any, task: seqio.Task, split: str, in
         parsed = parse_answer(text)
         p = Prediction(ex["example_id"].decode(), ex["domain"].decode(), int(ex["true_rating"]),
                        text, parsed.rating, parsed.unparsed_reason,
-                       tuple(float(x) for x in dist.probs[i]), bool(dist.marker_appended[i]))
+                       tuple(float(x) for x in dist.probs[i]), bool(dist.marker_appended[i]), *made_by)
         out.write(json.dumps(p.to_json()) + "\n")
         done[p.example_id] = p
       out.flush()
       bar.update(len(batch))
   bar.close()
   return list(done.values())
+
+
+def _check_one_model(path: str, preds: Iterable[Prediction], made_by: tuple) -> None:
+  seen = {(p.checkpoint_step, p.model_fingerprint) for p in preds}
+  if made_by[1] is not None:
+    seen.add(tuple(made_by))
+  if len(seen) > 1:
+    found = ", ".join(f"step {s} ({f or 'unrecorded'})" for s, f in sorted(seen, key=str))
+    raise UserFacingError(f"{path}: predictions of different models would mix ({found}); "
+                          "delete the file or choose another --output_dir")
 
 
 def _read_predictions(path: str) -> dict[str, Prediction]:
@@ -219,6 +248,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
   choice = parse_decode(decode)
   config, params, step = load_model(model_dir, step, model_config, gin_search_paths)
   params = jax.device_put(params)
+  fingerprint = model_fingerprint(model_dir, step)
   if output_dir is None:  # next to the checkpoints (beside a checkpoint_<step> dir given alone)
     base = os.path.normpath(model_dir)
     if os.path.basename(base) == f"checkpoint_{step}":
@@ -235,7 +265,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
                             f"only {config.vocab_size} embedding rows (wrong model or tasks?)")
     preds = predict_task(config, params, task, split, input_length, max_decode_length,
                          batch_size, os.path.join(output_dir, f"predictions_{task.name}.jsonl"),
-                         progress, choice)
+                         progress, choice, (step, fingerprint))
     results[task.name] = task_metrics(task, preds, unparsed)
     rows.append((f"{label or task.name}", results[task.name]))
     all_preds += preds
@@ -248,7 +278,7 @@ def evaluate(model_dir: str, mixture_or_task_name: str, output_dir: Optional[str
     with open(os.path.join(output_dir, "reasoning.md"), "w", encoding="utf-8") as f:
       f.write(report.table() + "\n")
   with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as f:
-    json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "split": split,
+    json.dump({"model_dir": os.path.abspath(model_dir), "step": step, "model_fingerprint": fingerprint, "split": split,
                "task": mixture_or_task_name, "decode": str(choice), "metrics": results}, f, indent=2)
   with open(os.path.join(output_dir, "metrics.md"), "w", encoding="utf-8") as f:
     f.write(format_table(rows, columns=TABLE_COLUMNS) + "\n")

@@ -1,5 +1,7 @@
 """`recsaver run` end to end on a cut-down config: the real data, the embedded llama.cpp teacher,
-tiny students trained from scratch; then a kill during training and a resume to the same numbers."""
+tiny students trained from scratch; then a kill during training and a resume to the same numbers,
+a changed [train] (retrains and re-evaluates, nothing stale) and `--from`."""
+import glob
 import json
 import math
 import os
@@ -14,7 +16,7 @@ from PIL import Image
 
 pytestmark = pytest.mark.slow
 
-STAGES = ["prepare", "baseline", "zeroshot", "sample", "references", "tasks", "train", "evaluate", "report"]
+STAGES = ["prepare", "baseline", "zeroshot", "sample", "references", "tasks", "train", "evaluate", "rerank", "report"]
 
 
 def _config(tmp_path, amazon_dir, run_dir):
@@ -69,6 +71,15 @@ TASK_FEATURE_LENGTHS = {{inputs = 384, targets = 48}}
 max_decode_length = 48
 input_length = 384
 batch_size = 8
+[rerank]
+domains = ["digital_music"]
+retriever = "bpr"
+candidates = 5
+max_users = 4
+iterations = 20
+max_decode_length = 8
+input_length = 384
+students = ["rating_only"]
 [[students]]
 name = "rating_only"
 task = "recsaver_mix_rating"
@@ -159,8 +170,8 @@ def test_second_invocation_does_no_work(finished_run):
 def test_kill_during_training_then_resume_gives_the_same_numbers(finished_run):
   tmp, config_a, run_a, _ = finished_run
   run_b = str(tmp / "run_b")
-  shutil.copytree(run_a, run_b, ignore=shutil.ignore_patterns("train", "eval", "report"))
-  for stage in ("train", "evaluate", "report"):
+  shutil.copytree(run_a, run_b, ignore=shutil.ignore_patterns("train", "eval", "rerank", "report"))
+  for stage in ("train", "evaluate", "rerank", "report"):
     os.remove(os.path.join(run_b, "stages", f"{stage}.json"))
   config_b = open(config_a).read().replace(run_a, run_b)
   path_b = str(tmp / "run_b.toml")
@@ -183,4 +194,50 @@ def test_kill_during_training_then_resume_gives_the_same_numbers(finished_run):
   done = _run(path_b)
   assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
   assert "[tasks] up to date, skipped" in done.stdout
+  assert "[train] resuming an interrupted run with the same fingerprint" in done.stdout
   assert _metrics(run_b) == _metrics(run_a)
+
+
+def _predictions(run_dir, student):
+  return [json.loads(l) for f in glob.glob(os.path.join(run_dir, "eval", student, "predictions_*.jsonl"))
+          for l in open(f) if l.strip()]
+
+
+def test_changed_train_section_retrains_and_reevaluates_then_from_reruns(finished_run):
+  tmp, config_a, run_a, _ = finished_run
+  old = _predictions(run_a, "rating_only")
+  assert {p["checkpoint_step"] for p in old} == {24} and len({p["model_fingerprint"] for p in old}) == 1
+  path = str(tmp / "run_a_changed.toml")
+  open(path, "w").write(open(config_a).read().replace("TRAIN_STEPS = 24", "TRAIN_STEPS = 8"))
+  proc = _run(path)
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+  for stage in ("prepare", "zeroshot", "sample", "references", "tasks"):
+    assert f"[{stage}] up to date, skipped" in proc.stdout
+  for stage in ("train", "evaluate", "rerank", "report"):
+    assert f"[{stage}] running" in proc.stdout
+  assert "moved aside: train/rating_only" in proc.stdout and "moved aside: eval/rating_only" in proc.stdout
+  new = _predictions(run_a, "rating_only")
+  assert len(new) == len(old) and {p["checkpoint_step"] for p in new} == {8}  # no stale prediction kept
+  assert json.load(open(os.path.join(run_a, "eval", "rating_only", "metrics.json")))["step"] == 8
+  stale = glob.glob(os.path.join(run_a, "stale", "train-*", "train", "rating_only", "checkpoint_24"))
+  assert stale, os.listdir(os.path.join(run_a, "stale"))
+  # evaluate never appends one model's predictions to another's file: one line, exit 2.
+  pred = sorted(glob.glob(os.path.join(run_a, "eval", "rating_only", "predictions_*.jsonl")))[0]
+  old_file = glob.glob(os.path.join(run_a, "stale", "evaluate-*", "eval", "rating_only", os.path.basename(pred)))[0]
+  mixed = str(tmp / "mixed")
+  os.makedirs(mixed)
+  lines = open(old_file).read().splitlines()
+  open(os.path.join(mixed, os.path.basename(pred)), "w").write(lines[0] + "\n")
+  ev = subprocess.run([sys.executable, "-m", "recsaver_t5x.cli", "evaluate", "--model_dir",
+                       os.path.join(run_a, "train", "rating_only"), "--task", "recsaver_mix_rating_eval",
+                       "--tasks_config", os.path.join(run_a, "tasks", "tasks.json"), "--output_dir", mixed,
+                       "--input_length", "384", "--max_decode_length", "8"], capture_output=True, text=True, timeout=600)
+  assert ev.returncode == 2 and "predictions of different models would mix" in ev.stderr, ev.stderr[-2000:]
+  assert [l for l in ev.stderr.splitlines() if l.startswith("recsaver")] == [ev.stderr.strip().splitlines()[-1]]
+  assert "Traceback" not in ev.stderr
+  # --from reruns that stage and every later one, and nothing before it.
+  again = _run(path, "--from", "rerank")
+  assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+  assert "[evaluate] up to date, skipped" in again.stdout
+  assert "[rerank] running" in again.stdout and "[report] running" in again.stdout
+  assert glob.glob(os.path.join(run_a, "stale", "rerank-*", "rerank", "digital_music", "rerank.md"))
