@@ -27,8 +27,10 @@ ALLOWED = {
     "rerank": {"tasks", "exp3rt", "teacher", "trainer", "model", "prompting", "data", "eval"},
     "serve": {"trainer", "model", "prompting", "eval"},
     "annotate": {"serve", "recsaver", "prompting", "data"},
-    "report": {"recsaver", "eval"},
-    "pipeline": {"report", "tasks", "baseline", "recsaver", "teacher", "prompting", "data",
+    # the run layout is the pipeline's, and the report reads a run
+    "report": {"pipeline", "recsaver", "eval"},
+    # stages are subcommands: the pipeline reads their flags through the cli's table
+    "pipeline": {"cli", "tasks", "baseline", "recsaver", "teacher", "prompting", "data",
                  "trainer", "model", "eval"},
     "cli": set(),  # imports the subcommands by name only
     "seqio_tasks": {"tasks"},  # T5X-facing name of recsaver_t5x.tasks
