@@ -31,8 +31,11 @@ from recsaver_t5x.pipeline.layout import RunLayout
 
 
 @functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=None)
 def toolkit_version() -> str:
-  """'0.1.0' or '0.1.0+<git commit>' when the package sits in a git checkout."""
+  """'0.1.0' or '0.1.0+<git commit>' when the package sits in a git checkout.
+
+  Read once per process: one run is one toolkit version, even if a commit lands while it runs."""
   try:
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=os.path.dirname(os.path.abspath(__file__)),
                             capture_output=True, text=True, timeout=10, check=True).stdout.strip()
