@@ -188,7 +188,7 @@ def examples_section(run_dirs: Sequence[str], max_examples: int = 3) -> Section:
       shown = [p for p in preds if p["example_id"] in refs][:max_examples]
       for p in shown:
         parts.append(f"**{_name(rd)} / {name} / {p['example_id']}** (true {p['true_rating']}, predicted "
-                     f"{p['rating']})\n\nStudent:\n\n> " + p["text"].replace("\n", "\n> ")
+                     f"{p.get('predicted_rating', p.get('rating'))})\n\nStudent:\n\n> " + p["text"].replace("\n", "\n> ")
                      + "\n\nVerified reference:\n\n> " + refs[p["example_id"]][0].replace("\n", "\n> "))
   return Section("Example reasoning next to verified references",
                  "\n\n".join(parts) or "_No reasoning student with verified references yet._")

@@ -89,7 +89,7 @@ _POSITIVE_INT = ("BATCH_SIZE", "TRAIN_STEPS", "CHECKPOINT_PERIOD", "KEEP_CHECKPO
                  "NUM_PARTITIONS", "EVAL_PERIOD", "EVAL_STEPS")
 _NONNEG_INT = ("RANDOM_SEED",)
 _RATE = ("DROPOUT_RATE",)  # in [0, 1)
-_POSITIVE_REAL = ("LEARNING_RATE",)
+_NONNEG_REAL = ("LEARNING_RATE",)  # 0 is legitimate: it freezes the parameters (tests use it)
 
 
 def check_macros() -> None:
@@ -119,10 +119,10 @@ def check_macros() -> None:
     bound, v = value(name)
     if bound and v is not None and not (is_real(v) and 0 <= v < 1):
       problems.append(f"{name} = {v!r} (needs a number in [0, 1))")
-  for name in _POSITIVE_REAL:
+  for name in _NONNEG_REAL:
     bound, v = value(name)
-    if bound and v is not None and not (is_real(v) and v > 0):
-      problems.append(f"{name} = {v!r} (needs a number > 0)")
+    if bound and v is not None and not (is_real(v) and v >= 0):
+      problems.append(f"{name} = {v!r} (needs a number >= 0)")
   bound, lengths = value("TASK_FEATURE_LENGTHS")
   if bound and isinstance(lengths, dict):
     for k, v in lengths.items():

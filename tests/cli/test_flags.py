@@ -80,7 +80,7 @@ def test_memory_limit_reaches_duckdb_as_it_reads_it():
     ("BATCH_SIZE = 0", "BATCH_SIZE = 0 (needs an integer >= 1)"),
     ("TRAIN_STEPS = -5", "TRAIN_STEPS = -5 (needs an integer >= 1)"),
     ("DROPOUT_RATE = 1.5", "DROPOUT_RATE = 1.5 (needs a number in [0, 1))"),
-    ("LEARNING_RATE = 0.0", "LEARNING_RATE = 0.0 (needs a number > 0)"),
+    ("LEARNING_RATE = -0.1", "LEARNING_RATE = -0.1 (needs a number >= 0)"),
     ("TASK_FEATURE_LENGTHS = {'inputs': 0, 'targets': 8}", "TASK_FEATURE_LENGTHS['inputs'] = 0"),
 ])
 def test_gin_macros_are_checked_after_parsing(binding, needle):

@@ -92,7 +92,7 @@ def test_zeroshot_with_the_embedded_teacher(tmp_path):
   model = "SmolLM2-135M-Instruct.Q4_1"
   with SampleStore(str(out / "samples.jsonl")) as st:
     st.put(Sample(SampleKey(train[0].example_id, "reasoning", model, 0.0, 0),
-                  f"### Reason ###\nThe user likes Acme.\n### Rating ###\n{train[0].rating}"))
+                  f"### Reason ###\nThe user likes Acme.\n### Rating ###\n{train[0].true_rating}"))
   argv = ["zeroshot", str(d), "--out", str(out), "--variants", "reasoning,no_reasoning,one_shot",
           "--max-tokens", "48", "--max-prompt-chars", "1500", "--logprobs", "--no-progress"]
   assert cli.main(argv) == 0
