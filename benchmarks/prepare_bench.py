@@ -133,7 +133,7 @@ def _worker(spec: dict) -> dict:
     result = {"reviews_read": manifest["reviews_read"], "reviews_kept": manifest["reviews_kept"],
               "eligible_per_label": manifest["eligible_per_label"],
               "examples": sum(c["examples"] for c in manifest["counts"].values()),
-              "ingest_s": manifest.get("ingest_seconds")}
+              "ingest_s": manifest.get("ingest_seconds"), "stages": manifest.get("stage_seconds")}
   else:
     import pandas  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     t1 = time.perf_counter()
@@ -154,6 +154,7 @@ class Run:
   eligible: dict
   examples: int
   ingest_s: Optional[float] = None  # recsaver only: stage 1 (read + validate) from the manifest
+  stages: Optional[dict] = None  # recsaver only: seconds per stage, from the manifest
 
   @property
   def ingest_rate(self) -> float:
@@ -188,7 +189,8 @@ def run_impl(impl: str, case: Case, args: argparse.Namespace, scratch: str) -> R
                      + stderr.decode(errors="replace")[-3000:])
   res = json.loads(stdout.decode().strip().splitlines()[-1])
   return Run(impl, res["reviews_read"], res["work_s"], res["import_s"], wall,
-             usage.ru_maxrss / 1024, res["eligible_per_label"], res["examples"], res.get("ingest_s"))
+             usage.ru_maxrss / 1024, res["eligible_per_label"], res["examples"], res.get("ingest_s"),
+             res.get("stages"))
 
 
 # ---------------------------------------------------------------- cases
@@ -267,6 +269,9 @@ def main(argv=None) -> int:
             f"({old.rate:,.0f} reviews/s strict), peak RSS {ours.peak_rss_mib / old.peak_rss_mib:.2f}x; "
             f"ingest stage alone {ours.ingest_rate / old.ingest_rate:.2f}x "
             f"({ours.ingest_rate:,.0f} vs {old.ingest_rate:,.0f} reviews/s)", flush=True)
+      for r in (ours, old):
+        print(f"  {r.impl} seconds per stage: "
+              + ", ".join(f"{k} {v:.2f}" for k, v in (r.stages or {}).items()), flush=True)
   finally:
     shutil.rmtree(scratch, ignore_errors=True)
   print("\nsummary (work time after imports; peak RSS of the whole subprocess):")

@@ -124,32 +124,49 @@ def _ingest(cfg: PrepareConfig, work: str, skips: readers.SkipCounter,
   return files, info
 
 
+def _parquet_list(parquet_files: list[str]) -> str:
+  return "[" + ", ".join(f"'{p}'" for p in parquet_files) + "]"
+
+
 def _positions(con, parquet_files: list[str], written: list[int]) -> tuple[int, int, dict]:
   """Stage 2: dedup and chronological positions; returns (kept, duplicates, duplicates per src).
 
+  The table built here is light (no text): the texts of the few reviews that are used are read
+  back from stage 1's Parquet files in stage 4. An exact duplicate shares (user, item, time)
+  with another review, so only reviews whose (user, item, time) repeats have their text compared.
   `written[src]` is how many reviews stage 1 wrote for source `src`: duplicates per source are
   what is missing from the kept table, so no ranked copy of the whole corpus is materialised.
   """
-  files = "[" + ", ".join(f"'{p}'" for p in parquet_files) + "]"
+  files = _parquet_list(parquet_files)
   con.sql(f"""
     CREATE TABLE reviews AS
-    SELECT * EXCLUDE (dup), (row_number() OVER (PARTITION BY user ORDER BY ts, src, line) - 1) AS pos
-    FROM (SELECT *, row_number() OVER (PARTITION BY user, asin, ts, review ORDER BY src, line) AS dup
-          FROM read_parquet({files}))
-    WHERE dup = 1""")
+    WITH light AS (
+      SELECT user, asin, rating, ts, src, line, count(*) OVER (PARTITION BY user, asin, ts) AS n
+      FROM read_parquet({files})),
+    dropped AS (
+      SELECT src, line FROM (
+        SELECT p.src, p.line,
+               row_number() OVER (PARTITION BY p.user, p.asin, p.ts, p.review ORDER BY p.src, p.line) AS dup
+        FROM read_parquet({files}) p SEMI JOIN (SELECT src, line FROM light WHERE n > 1) m USING (src, line))
+      WHERE dup > 1)
+    SELECT user, asin, rating, ts, src, line,
+           (row_number() OVER (PARTITION BY user ORDER BY ts, src, line) - 1) AS pos
+    FROM light ANTI JOIN dropped USING (src, line)""")
   kept_per_src = dict(con.sql("SELECT src, count(*) FROM reviews GROUP BY src").fetchall())
   per_src = {src: n - kept_per_src.get(src, 0) for src, n in enumerate(written)}
   kept = sum(kept_per_src.values())
   return kept, sum(written) - kept, {src: n for src, n in per_src.items() if n}
 
 
-def _histories(con, sel_users: list[str], sel_pos: list[int]) -> dict:
-  """Stage 4: the selected (user, pos) examples' own and earlier reviews, grouped."""
+def _histories(con, parquet_files: list[str], sel_users: list[str], sel_pos: list[int]) -> dict:
+  """Stage 4: the selected (user, pos) examples' own and earlier reviews, grouped, with their text."""
   con.register("sel", pa.table({"user": sel_users, "pos": pa.array(sel_pos, pa.int64())}))
-  rows = con.sql("""
-    SELECT s.user, s.pos AS target_pos, r.pos, r.asin, r.rating, r.ts, r.review, r.summary
-    FROM sel s JOIN reviews r ON r.user = s.user AND r.pos <= s.pos
-    ORDER BY s.user, s.pos, r.pos""").to_arrow_table().to_pylist()
+  rows = con.sql(f"""
+    WITH h AS (SELECT s.user, s.pos AS target_pos, r.pos, r.asin, r.rating, r.ts, r.src, r.line
+               FROM sel s JOIN reviews r ON r.user = s.user AND r.pos <= s.pos)
+    SELECT h.user, h.target_pos, h.pos, h.asin, h.rating, h.ts, t.review, t.summary
+    FROM h JOIN read_parquet({_parquet_list(parquet_files)}) t ON t.src = h.src AND t.line = h.line
+    ORDER BY h.user, h.target_pos, h.pos""").to_arrow_table().to_pylist()
   con.unregister("sel")
   grouped: dict = {}
   for row in rows:
@@ -204,16 +221,26 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
   os.makedirs(work)
   skips = readers.SkipCounter(cfg.skip_bad_records)
   review_fields, meta_fields = readers.FieldStats(), readers.FieldStats()
+  stages: dict[str, float] = {}
+  clock = [time.time()]
+
+  def lap(name: str) -> None:
+    now = time.time()
+    stages[name] = round(now - clock[0], 2)
+    clock[0] = now
+  lap("setup")
   parquet_files, per_source = _ingest(cfg, work, skips, review_fields)
-  ingest_s = time.time() - t0
+  lap("ingest")
   n_read = sum(s["reviews_read"] for s in per_source)
-  con = duckdb.connect(os.path.join(work, "reviews.duckdb"))
+  # In memory, spilling to `spill` under the memory limit: the light table is never worth a file.
+  con = duckdb.connect(":memory:")
   con.sql(f"SET memory_limit = '{cfg.memory_limit}'")
   con.sql(f"SET temp_directory = '{os.path.join(work, 'spill')}'")
   con.sql("SET preserve_insertion_order = false")
   n_kept, n_dup, dup_per_src = _positions(con, parquet_files, [s["reviews_read"] for s in per_source])
   for src, s in enumerate(per_source):
     s["duplicates_dropped"] = int(dup_per_src.get(src, 0))
+  lap("dedup_positions")
   cand = con.sql(f"""
     SELECT user, pos, rating FROM reviews WHERE pos BETWEEN {cfg.min_history} AND {cfg.max_history}
     ORDER BY user, pos""").to_arrow_table()
@@ -225,11 +252,14 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
                              cfg.mode, cfg.max_examples_per_user, cfg.scale.values)
   splits = {"train": selection.train, "test": selection.test}
   all_idx = np.concatenate([selection.train, selection.test])
-  groups = _histories(con, [str(u) for u in users[all_idx]], [int(p) for p in pos[all_idx]])
+  lap("select")
+  groups = _histories(con, parquet_files, [str(u) for u in users[all_idx]], [int(p) for p in pos[all_idx]])
   con.close()
+  lap("histories")
   asins = {row["asin"] for rows in groups.values() for row in rows}
   items, meta_report = _load_meta(cfg, asins, skips, meta_fields)
   missing_meta = sorted(asins - items.keys())
+  lap("metadata")
 
   def item(asin: str) -> Item:
     return items.get(asin) or Item(asin=asin)
@@ -250,6 +280,7 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
     data_io.write_examples(os.path.join(out_dir, f"{split}.jsonl"), examples)
     counts[split] = {"examples": len(examples), "users": len({e.user_id for e in examples}),
                      "per_label": {str(r): sum(e.true_rating == r for e in examples) for r in cfg.scale.values}}
+  lap("write")
   missing_fields = {f: sum(f in item(a).missing_fields() for a in asins)
                     for f in ("title", "brand", "categories", "description", "price")}
   manifest = {
@@ -272,7 +303,8 @@ def prepare(cfg: PrepareConfig, out_dir: str) -> dict:
       "items_referenced": len(asins), "items_without_metadata": len(missing_meta),
       "items_missing_field": missing_fields,
       "seconds": round(time.time() - t0, 2),
-      "ingest_seconds": round(ingest_s, 2),  # stage 1 (reading and validating the review files)
+      "ingest_seconds": stages["ingest"],  # stage 1 (reading and validating the review files)
+      "stage_seconds": stages,
   }
   data_io.write_json_atomic(os.path.join(out_dir, "manifest.json"), manifest)
   shutil.rmtree(work, ignore_errors=True)

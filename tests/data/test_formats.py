@@ -129,18 +129,27 @@ def test_implausible_timestamps_counted_reported_droppable(tmp_path, capsys, ing
   assert any("implausible timestamp" in s and "in the future" in s for s in m["skipped_detail"])
 
 
-def test_fast_and_strict_paths_write_identical_examples(amazon_dir, tmp_path):
-  d = amazon_dir / "digital_music"
+@pytest.mark.parametrize("case", ["digital_music", "all_beauty", "movies_and_tv_2023"])
+def test_fast_and_strict_paths_write_identical_examples(amazon_dir, tmp_path, case):
+  # digital_music: 2018 with metadata; all_beauty: 1,053 exact duplicates; 2023: <br /> in text.
+  files = {"digital_music": (amazon_dir / "digital_music" / "reviews_Digital_Music_5.head6908.json.gz",
+                             amazon_dir / "digital_music" / "meta_Digital_Music.head7419.json.gz"),
+           "all_beauty": (amazon_dir / "all_beauty" / "All_Beauty_5.json.gz", None),
+           "movies_and_tv_2023": (amazon_dir.parent / "amazon2023" / "Movies_and_TV.jsonl.gz",
+                                  amazon_dir.parent / "amazon2023" / "meta_Movies_and_TV.jsonl.gz")}
+  reviews, meta = files[case]
   outs = {}
   for ingest in ("auto", "strict"):
-    cfg = prepare.PrepareConfig("dm", (str(d / "reviews_Digital_Music_5.head6908.json.gz"),),
-                                (str(d / "meta_Digital_Music.head7419.json.gz"),),
+    cfg = prepare.PrepareConfig(case, (str(reviews),), (str(meta),) if meta else (),
                                 train_per_label=20, test_per_label=5, mode="cap", ingest=ingest)
     m = prepare.prepare(cfg, str(tmp_path / ingest))
     outs[ingest] = ((tmp_path / ingest / "train.jsonl").read_bytes(),
-                    (tmp_path / ingest / "test.jsonl").read_bytes(), m["text_cleaning"])
+                    (tmp_path / ingest / "test.jsonl").read_bytes(), m["text_cleaning"],
+                    m["duplicates_dropped"], m["eligible_per_label"])
     assert m["per_source"][0]["reader"] == ("arrow" if ingest == "auto" else "python (--ingest strict)")
   assert outs["auto"] == outs["strict"]
+  if case == "movies_and_tv_2023":
+    assert outs["auto"][2]["reviews"]["cleaned"]  # the fast path cleaned <br /> like the strict one
 
 
 def test_a_bad_file_falls_back_and_keeps_the_strict_message(tmp_path, capsys):
@@ -149,3 +158,19 @@ def test_a_bad_file_falls_back_and_keeps_the_strict_message(tmp_path, capsys):
   reviews = _gz(tmp_path / "r.json.gz", recs)
   assert cli.main(["prepare", "--reviews", reviews, "--out", str(tmp_path / "o")]) == 2
   assert capsys.readouterr().err.strip().endswith(f"{reviews}:4: field 'overall': not a number: 'five'")
+
+
+@pytest.mark.parametrize("ingest", ["auto", "strict"])
+def test_exact_duplicates_only_text_equal_ones_across_files(tmp_path, ingest):
+  recs = _user_reviews("U1", 7)
+  same_key_other_text = {**recs[2], "reviewText": "a different review"}
+  no_text = [{k: v for k, v in recs[5].items() if k != "reviewText"}] * 2  # two textless copies
+  first = _gz(tmp_path / "a.json.gz", recs[:5] + [recs[1], same_key_other_text] + no_text)
+  second = _gz(tmp_path / "b.json.gz", [recs[3], recs[6]])
+  cfg = prepare.PrepareConfig("d", (first, second), train_per_label=1, test_per_label=0, mode="cap",
+                              min_history=1, ingest=ingest)
+  m = prepare.prepare(cfg, str(tmp_path / "out"))
+  # dropped: recs[1] again (file a), one textless copy (file a), recs[3] again (file b)
+  assert m["reviews_read"] == 11 and m["duplicates_dropped"] == 3 and m["reviews_kept"] == 8
+  assert [s["duplicates_dropped"] for s in m["per_source"]] == [2, 1]
+  assert m["per_source"][0]["reader"] == ("arrow" if ingest == "auto" else "python (--ingest strict)")
