@@ -2,15 +2,20 @@
 
 argparse turns an `ArgumentTypeError` into its usual one-line usage error ("argument --limit:
 must be >= 1, got -1"), so a bad count never reaches a file, a teacher or TensorFlow. A leaf
-module: it imports nothing of ours, so every subcommand may use it.
+module (it imports only `errors`), so every subcommand may use it; `tests/cli` checks that no
+subcommand option is a bare `type=int` or `type=float`.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import re
-from typing import Callable
+from typing import Callable, Sequence
+from urllib.parse import urlsplit
 
+from recsaver_t5x.errors import UserFacingError
+
+_FLAG_PREFIX = re.compile(r"^--[\w-]+(?: '[^']*')?: ")
 _MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)?\s*", re.IGNORECASE)
 
 
@@ -75,12 +80,66 @@ def memory_size(text: str) -> str:
 
 
 def checked(check: Callable[[str], object]) -> Callable[[str], str]:
-  """A `type=` that runs `check(text)` (raising ValueError) and returns the text unchanged."""
+  """A `type=` that runs `check(text)` (raising ValueError or UserFacingError) and returns the
+  text unchanged."""
   def parse(text: str) -> str:
     try:
       check(text)
-    except ValueError as e:
-      raise argparse.ArgumentTypeError(str(e)) from None
+    except (ValueError, UserFacingError) as e:
+      # argparse names the flag itself: "--scale '5..1': ..." -> "..."
+      raise argparse.ArgumentTypeError(_FLAG_PREFIX.sub("", str(e))) from None
     return text
   parse.__name__ = getattr(check, "__name__", "value")
   return parse
+
+
+def port(text: str) -> int:
+  """A TCP port; 0 asks the system for a free one."""
+  return int_at_least(0, 65535)(text)
+
+
+def int_list(low: int = 1) -> Callable[[str], tuple[int, ...]]:
+  """A `type=` for comma-separated integers >= low ('1,5,10' -> (1, 5, 10)); at least one."""
+  item = int_at_least(low)
+
+  def parse(text: str) -> tuple[int, ...]:
+    parts = [p for p in str(text).split(",") if p.strip()]
+    if not parts:
+      raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    try:
+      return tuple(item(p) for p in parts)
+    except argparse.ArgumentTypeError as e:
+      raise argparse.ArgumentTypeError(f"{e} (in {text!r})") from None
+  parse.__name__ = "integer list"
+  parse.comma_list = True  # a run file may give a TOML list: its items joined by commas
+  return parse
+
+
+def choice_list(choices: Sequence[str]) -> Callable[[str], tuple[str, ...]]:
+  """A `type=` for a comma-separated subset of `choices` ('train,test'); at least one."""
+  def parse(text: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in str(text).split(",") if p.strip())
+    unknown = [p for p in parts if p not in choices]
+    if unknown or not parts:
+      raise argparse.ArgumentTypeError(
+          f"unknown value(s) {', '.join(map(repr, unknown)) or repr(text)}; choose from "
+          f"{', '.join(choices)} (comma-separated)")
+    return parts
+  parse.__name__ = "list"
+  parse.comma_list = True
+  return parse
+
+
+def base_urls(text: str) -> str:
+  """Comma-separated http(s) base URLs (an OpenAI-compatible server's, ending in /v1)."""
+  for url in (u.strip() for u in str(text).split(",")):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+      raise argparse.ArgumentTypeError(
+          f"not an http(s) URL: {url!r} (e.g. http://127.0.0.1:8080/v1)")
+    try:
+      parts.port  # pylint: disable=pointless-statement  (raises on a bad port)
+    except ValueError as e:
+      raise argparse.ArgumentTypeError(f"{url!r}: {e}") from None
+  return text
+

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 
 # subcommand -> (module, one-line help), in pipeline order. A new stage is one line here.
@@ -49,7 +50,7 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
       mod = importlib.import_module(module)
       mod.add_arguments(p)
       kebab_case_flags(p)
-      p.set_defaults(_main=mod.main)
+      p.set_defaults(_main=mod.main, _paths=getattr(mod, "PATHS", {}))
   return parser
 
 
@@ -71,10 +72,13 @@ def kebab_case_flags(parser: argparse.ArgumentParser) -> None:
 def main(argv: list[str] | None = None) -> int:
   argv = sys.argv[1:] if argv is None else argv
   args = build_parser(argv).parse_args(argv)
-  from recsaver_t5x import errors  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x import errors, paths  # pylint: disable=import-outside-toplevel
   try:
+    # Path arguments by their declared roles (inputs exist, outputs writable, no output is an
+    # input), before any work of the command.
+    paths.check_declared(args, args._paths)
     return int(args._main(args) or 0)
-  except (errors.UserFacingError, OSError, UnicodeDecodeError) as e:
+  except (errors.UserFacingError, OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
     # One clear line naming file/line/field (or the path of a file-system error); no traceback.
     print(f"recsaver {args.command}: error: {errors.one_line(e)}", file=sys.stderr)
     return 2

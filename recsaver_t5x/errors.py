@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 from typing import Optional
 
@@ -36,11 +37,15 @@ _OS_WORDS = {
 
 
 def one_line(e: BaseException) -> str:
-  """The one-line message of a user-facing, file-system or text-decoding error.
+  """The one-line message of a user-facing, file-system, text-decoding or JSON-decoding error.
 
-  This is the one place where `OSError` and `UnicodeDecodeError` become messages naming the path,
-  so that readers need not wrap every `open`.
+  This is the one place where `OSError`, `UnicodeDecodeError` and `json.JSONDecodeError` (of a
+  `json.load(f)` not done through `jsonl.read_json`) become messages naming the path, so that
+  readers need not wrap every `open`.
   """
+  if isinstance(e, json.JSONDecodeError):
+    path = _open_file_in_traceback(e.__traceback__)
+    return f"{path or 'input'}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})"
   if isinstance(e, UnicodeDecodeError):
     path = _open_file_in_traceback(e.__traceback__)
     byte = e.object[e.start:e.start + 1].hex() if e.object else "?"
