@@ -14,6 +14,7 @@ import os
 import random
 from typing import Any, Optional, Sequence
 
+from recsaver_t5x import shapes
 from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
@@ -87,11 +88,13 @@ def candidates(preds: Sequence[tuple[str, str]], examples: dict[str, Example]) -
       reasoning = (parse_answer(d["text"]).explanation or "").strip()
       if not reasoning:
         continue
-      true = int(d.get("true_rating", ex.true_rating))
-      pred = d.get("predicted_rating", d.get("rating"))
-      pred = int(pred) if pred is not None else None
-      out.append(Item("", model, ex.example_id, int(d.get("sample_index", 0) or 0), reasoning,
-                      pred == true, true, pred, ex.to_dict()))
+      true = shapes.as_int(path, "true_rating", d.get("true_rating", ex.true_rating), line=line)
+      key = "predicted_rating" if "predicted_rating" in d else "rating"
+      pred = d.get(key)  # null: the student's rating did not parse (an incorrect prediction)
+      pred = shapes.as_int(path, key, pred, line=line) if pred is not None else None
+      index = shapes.as_int(path, "sample_index", d.get("sample_index", 0) or 0, low=0, line=line)
+      out.append(Item("", model, ex.example_id, index, reasoning, pred == true, true, pred,
+                      ex.to_dict()))
   return out
 
 

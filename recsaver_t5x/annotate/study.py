@@ -18,7 +18,9 @@ import time
 from typing import Optional, Sequence
 
 from recsaver_t5x.annotate.items import Item, rater_order
-from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x import shapes
+from recsaver_t5x.errors import InputError, UserFacingError
+from recsaver_t5x.jsonl import read_json_object
 from recsaver_t5x.recsaver import alignment
 
 ERROR_TYPES = ("incorrect product statistics", "incorrect product information",
@@ -50,9 +52,13 @@ class Study:
     """Opens `directory/study.json` if it exists (resume), else creates it from `items`."""
     path = os.path.join(directory, STUDY_FILE)
     if os.path.exists(path):
-      with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-      have = [r["name"] for r in data["raters"]]
+      data = read_json_object(path)
+      for key in ("raters", "items", "orders", "organiser_token"):
+        if key not in data:
+          raise InputError(path, "missing (required): not a study file of `recsaver annotate`",
+                           field=key)
+      with shapes.reading(path):
+        have = [r["name"] for r in shapes.as_list(path, "raters", data["raters"], dict)]
       if list(raters) != have:
         raise UserFacingError(f"{path}: this study has raters {have}; to change them start a "
                               "new study (another --out)")

@@ -7,26 +7,32 @@ from typing import Iterable, Iterator
 
 import orjson
 
+from recsaver_t5x import shapes
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
-from recsaver_t5x.jsonl import UTF8_BOM, iter_json_objects  # noqa: F401  (part of this module's API)
+from recsaver_t5x.jsonl import UTF8_BOM, iter_json_objects, read_json_object  # noqa: F401  (API)
+from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 
 
 SPLITS = ("train", "test")
 
 
-def iter_examples(path: str) -> Iterator[Example]:
-  """Yields examples from a JSONL file, naming the line of any malformed record."""
+def iter_examples(path: str, scale: RatingScale = DEFAULT_SCALE) -> Iterator[Example]:
+  """Yields examples from a JSONL file; a malformed record, or a rating off `scale`, names its
+  file, line and field."""
   for lineno, obj in iter_json_objects(path):
-    try:
-      yield Example.from_dict(obj)
-    except KeyError as e:
-      raise InputError(path, "missing in example record", line=lineno, field=e.args[0]) from None
+    with shapes.reading(path, lineno):
+      true = obj["true_rating"] if "true_rating" in obj else obj["rating"]  # the older name
+      shapes.as_rating(path, "true_rating", true, scale, line=lineno)
+      for i, h in enumerate(shapes.as_list(path, "history", obj["history"], dict, line=lineno)):
+        shapes.as_rating(path, f"history[{i}].rating", h["rating"], scale, line=lineno)
+      example = Example.from_dict(obj)
+    yield example
 
 
-def read_examples(path: str) -> list[Example]:
+def read_examples(path: str, scale: RatingScale = DEFAULT_SCALE) -> list[Example]:
   """Reads all examples of a JSONL file."""
-  return list(iter_examples(path))
+  return list(iter_examples(path, scale))
 
 
 def write_examples(path: str, examples: Iterable[Example]) -> int:
@@ -47,21 +53,55 @@ def read_split(prepared_dir: str, split: str) -> list[Example]:
   if not os.path.isfile(path):
     raise UserFacingError(f"{prepared_dir}: not a prepared dataset (no {split}.jsonl); "
                           "run `recsaver prepare` first")
-  return read_examples(path)
+  has_manifest = os.path.isfile(os.path.join(prepared_dir, "manifest.json"))
+  return read_examples(path, rating_scale(prepared_dir) if has_manifest else DEFAULT_SCALE)
 
 
-def rating_scale(prepared_dir: str):
+def rating_scale(prepared_dir: str) -> RatingScale:
   """The prepared domain's RatingScale (its manifest's `rating_scale`; 1..5 for older ones)."""
-  from recsaver_t5x.scale import RatingScale  # pylint: disable=import-outside-toplevel
-  return RatingScale.from_dict(read_manifest(prepared_dir).get("rating_scale"))
+  return shapes.as_scale(_manifest_path(prepared_dir), "rating_scale",
+                         read_manifest(prepared_dir).get("rating_scale"))
+
+
+def _manifest_path(prepared_dir: str) -> str:
+  return os.path.join(prepared_dir, "manifest.json")
 
 
 def read_manifest(prepared_dir: str) -> dict:
-  path = os.path.join(prepared_dir, "manifest.json")
+  """The manifest object (a file that is not JSON, or not an object, names itself)."""
+  path = _manifest_path(prepared_dir)
   if not os.path.isfile(path):
     raise UserFacingError(f"{prepared_dir}: not a prepared dataset (no manifest.json)")
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
+  return read_json_object(path)
+
+
+def manifest_domain(prepared_dir: str) -> str:
+  """The domain name in a prepared manifest (`config.domain`)."""
+  path = _manifest_path(prepared_dir)
+  config = shapes.as_object(path, "config", read_manifest(prepared_dir).get("config"))
+  return shapes.as_str(path, "config.domain", config.get("domain"))
+
+
+def manifest_examples(prepared_dir: str, split: str) -> int:
+  """How many examples the manifest counts in `split` (`counts.<split>.examples`)."""
+  path = _manifest_path(prepared_dir)
+  counts = shapes.as_object(path, "counts", read_manifest(prepared_dir).get("counts"))
+  split_counts = shapes.as_object(path, f"counts.{split}", counts.get(split))
+  return shapes.as_int(path, f"counts.{split}.examples", split_counts.get("examples"), 0)
+
+
+def manifest_sources(prepared_dir: str) -> tuple[list[str], list[str]]:
+  """(review files, metadata files) a prepared manifest names (`sources`: [{path, role}])."""
+  path = _manifest_path(prepared_dir)
+  sources = shapes.as_list(path, "sources", read_manifest(prepared_dir).get("sources", []), dict)
+  out: dict[str, list[str]] = {"reviews": [], "meta": []}
+  for i, s in enumerate(sources):
+    role = shapes.as_str(path, f"sources[{i}].role", s.get("role"))
+    if role in out:
+      out[role].append(shapes.as_str(path, f"sources[{i}].path", s.get("path")))
+  if not out["reviews"]:
+    raise InputError(path, "names no review source files", field="sources")
+  return out["reviews"], out["meta"]
 
 
 def write_json_atomic(path: str, obj) -> None:

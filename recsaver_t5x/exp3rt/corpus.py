@@ -15,9 +15,7 @@ import bisect
 import collections
 import dataclasses
 import os
-from typing import Any, Iterable, Optional, Sequence
-
-import orjson
+from typing import Iterable, Optional, Sequence
 
 from recsaver_t5x.data import readers
 from recsaver_t5x.data.records import Item
@@ -136,20 +134,9 @@ def load_corpus(reviews: Sequence[str], meta: Sequence[str] = (),
 
 def manifest_sources(prepared_dir: str) -> tuple[list[str], list[str], RatingScale]:
   """(review files, metadata files, rating scale) named by a prepared manifest."""
-  path = os.path.join(prepared_dir, "manifest.json")
-  try:
-    with open(path, "rb") as f:
-      manifest: dict[str, Any] = orjson.loads(f.read())
-  except OSError as e:
-    raise UserFacingError(f"{path}: cannot read the prepared manifest ({e.strerror})") from None
-  except orjson.JSONDecodeError as e:
-    raise InputError(path, f"not JSON ({e})") from None
-  srcs = manifest.get("sources") or []
-  reviews = [s["path"] for s in srcs if s.get("role") == "reviews"]
-  meta = [s["path"] for s in srcs if s.get("role") == "meta"]
-  if not reviews:
-    raise InputError(path, "names no review source files", field="sources")
-  return reviews, meta, RatingScale.from_dict(manifest.get("rating_scale"))
+  from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
+  reviews, meta = data_io.manifest_sources(prepared_dir)
+  return reviews, meta, data_io.rating_scale(prepared_dir)
 
 
 def load_for(prepared_dir: str, scale: Optional[RatingScale] = None) -> tuple[Corpus, RatingScale]:

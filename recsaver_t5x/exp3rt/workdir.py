@@ -12,8 +12,9 @@ import json
 import os
 from typing import Any, Iterable, Iterator
 
+from recsaver_t5x import shapes
 from recsaver_t5x.data import io as data_io
-from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.errors import InputError, UserFacingError
 
 CONFIG = "config.json"
 SELECTION = "selection.jsonl"
@@ -39,19 +40,47 @@ def write_jsonl(file_path: str, rows: Iterable[dict[str, Any]]) -> int:
   return n
 
 
+# The keys every later step reads from a record of each file (a missing one names file, line, key).
+REQUIRED = {
+    SELECTION: ("example_id", "split", "user_id", "asin", "timestamp", "true_rating", "user_ids",
+                "item_ids"),
+    PREFERENCES: ("review_id",),
+    PROFILES: ("example_id", "split", "asin", "true_rating"),
+    RATIONALES: ("example_id", "status"),
+}
+
+
 def read_jsonl(file_path: str, step: str) -> Iterator[dict[str, Any]]:
   if not os.path.isfile(file_path):
     raise UserFacingError(f"{file_path}: missing; run `recsaver {step}` first")
-  for _, obj in data_io.iter_json_objects(file_path):
+  required = REQUIRED.get(os.path.basename(file_path), ())
+  for line, obj in data_io.iter_json_objects(file_path):
+    for key in required:
+      if key not in obj:
+        raise InputError(file_path, f"missing (required; written by `recsaver {step}`)",
+                         line=line, field=key)
     yield obj
 
 
 def read_config(out_dir: str) -> dict[str, Any]:
+  """config.json, checked whole: the later steps take its parts apart without further checks."""
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.exp3rt.prompts import PromptBudget
+  from recsaver_t5x.exp3rt.selection import SelectionConfig
   p = path(out_dir, CONFIG)
   if not os.path.isfile(p):
     raise UserFacingError(f"{p}: missing; run `recsaver preferences` first")
-  with open(p, encoding="utf-8") as f:
-    return json.load(f)
+  cfg = data_io.read_json_object(p)
+  for key in ("domain", "selection", "budget", "scale", "extract"):
+    if key not in cfg:
+      raise InputError(p, "missing (required; written by `recsaver preferences`)", field=key)
+  shapes.as_str(p, "domain", cfg.get("domain"))
+  shapes.as_dataclass(p, "selection", SelectionConfig, cfg.get("selection"))
+  shapes.as_dataclass(p, "budget", PromptBudget, cfg.get("budget"))
+  shapes.as_scale(p, "scale", cfg.get("scale"))
+  extract = shapes.as_object(p, "extract", cfg.get("extract"))
+  shapes.as_int(p, "extract.base_seed", extract.get("base_seed"))
+  return cfg
 
 
 def write_config(out_dir: str, cfg: dict[str, Any]) -> None:

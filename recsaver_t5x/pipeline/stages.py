@@ -37,7 +37,7 @@ def _active(cfg: RunConfig, L: RunLayout, split: str, names=None) -> list:
   for d in cfg.domains:
     if names is not None and d.name not in names:
       continue
-    if data_io.read_manifest(L.path("prepared", d.name))["counts"][split]["examples"]:
+    if data_io.manifest_examples(L.path("prepared", d.name), split):
       out.append(d)
     else:
       print(f"  [{d.name}] no {split} examples: skipped in this stage")

@@ -110,6 +110,14 @@ def _required(path: str, line: int, row: Mapping[str, Any], field: str) -> Any:
   return row[field]
 
 
+def _name(path: str, line: int, row: Mapping[str, Any], field: str) -> str:
+  """A required name or id: text (or a JSON integer), never an object, array or true/false."""
+  v = _required(path, line, row, field)
+  if isinstance(v, bool) or not isinstance(v, (str, int)):
+    raise InputError(path, f"must be a string, got {v!r}", line=line, field=field)
+  return str(v).strip()
+
+
 def _int_in(path: str, line: int, field: str, raw: Any, allowed: Sequence[int]) -> int:
   what = "0 or 1" if tuple(allowed) == (0, 1) else f"an integer {allowed[0]}..{allowed[-1]}"
   if isinstance(raw, bool):
@@ -163,8 +171,8 @@ def read_annotations(path: str) -> list[Annotation]:
   first_line: dict[tuple[str, Key], int] = {}
   for line, row in _rows(path):
     ann = Annotation(
-        annotator=str(_required(path, line, row, "annotator")).strip(),
-        example_id=str(_required(path, line, row, "example_id")).strip(),
+        annotator=_name(path, line, row, "annotator"),
+        example_id=_name(path, line, row, "example_id"),
         coherence=_int_in(path, line, "coherence", _required(path, line, row, "coherence"), LIKERT),
         faithfulness=_int_in(path, line, "faithfulness",
                              _required(path, line, row, "faithfulness"), (0, 1)),
@@ -190,7 +198,7 @@ def read_metric_rows(path: str) -> dict[Key, MetricRow]:
   out: dict[Key, MetricRow] = {}
   lines: dict[Key, int] = {}
   for line, row in _rows(path):
-    example_id = str(_required(path, line, row, "example_id")).strip()
+    example_id = _name(path, line, row, "example_id")
     key = (example_id, _sample_index(path, line, row))
     if key in out:
       raise InputError(path, f"example '{example_id}' sample {key[1]} appears twice (first on "

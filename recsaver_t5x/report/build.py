@@ -12,6 +12,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from recsaver_t5x import shapes
+from recsaver_t5x.jsonl import read_json_object
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table
 from recsaver_t5x.pipeline.layout import RunLayout
 from recsaver_t5x.report import plots
@@ -21,15 +23,19 @@ from recsaver_t5x.report.render import Section, write_report
 def _json(path: str) -> Optional[dict]:
   if not os.path.exists(path):
     return None
-  with open(path, encoding="utf-8") as f:
-    return json.load(f)
+  return read_json_object(path)
 
 
 def _jsonl(path: str) -> list[dict]:
   if not os.path.exists(path):
     return []
+  out = []
   with open(path, encoding="utf-8") as f:
-    return [json.loads(l) for l in f if l.strip()]
+    for n, line in enumerate(f, 1):
+      if line.strip():
+        with shapes.reading(path, n):  # json, not orjson: a stage's file may hold NaN
+          out.append(shapes.as_object(path, None, json.loads(line), line=n))
+  return out
 
 
 def _text(path: str) -> Optional[str]:
@@ -49,13 +55,18 @@ def data_section(run_dirs: Sequence[str]) -> Section:
   for rd in run_dirs:
     for path in sorted(glob.glob(os.path.join(RunLayout(rd).path("prepared"), "manifest.json"))):
       m = _json(path)
-      c = m["counts"]
-      lines.append(f"| {_name(rd)} | {m['config']['domain']} | {m['reviews_read']:,} | {m['duplicates_dropped']:,} | "
-                   + "/".join(str(v) for v in m["eligible_per_label"].values())
-                   + f" | {c['train']['examples']} ({c['train']['users']}) | {c['test']['examples']} ({c['test']['users']})"
-                   f" | {m['items_without_metadata']} of {m['items_referenced']} |")
+      with shapes.reading(path):
+        lines.append(_data_row(rd, m))
   return Section("Data", "Label-balanced (capped where the data fall short), user-disjoint splits; "
                  "4 to 10 history items per example.\n\n" + "\n".join(lines))
+
+
+def _data_row(rd: str, m: dict) -> str:
+  c = m["counts"]
+  return (f"| {_name(rd)} | {m['config']['domain']} | {m['reviews_read']:,} | {m['duplicates_dropped']:,} | "
+          + "/".join(str(v) for v in m["eligible_per_label"].values())
+          + f" | {c['train']['examples']} ({c['train']['users']}) | {c['test']['examples']} ({c['test']['users']})"
+          f" | {m['items_without_metadata']} of {m['items_referenced']} |")
 
 
 def table3_section(run_dirs: Sequence[str]) -> Section:

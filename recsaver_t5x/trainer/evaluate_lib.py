@@ -26,7 +26,7 @@ import numpy as np
 import seqio
 from tqdm.auto import tqdm
 
-from recsaver_t5x.errors import UserFacingError
+from recsaver_t5x.errors import InputError, UserFacingError
 from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table, rating_metrics
 from recsaver_t5x.model import model_dir as model_dir_lib
 from recsaver_t5x.model.config import T5Config
@@ -296,10 +296,16 @@ def comparison_table(metrics_files: Sequence[str], labels: Optional[Sequence[str
                      task: str = "all") -> str:
   """Rows from several `metrics.json` (e.g. model sizes x reasoning: Table 4; samples x
   filters: Table 5), in the study's column layout."""
+  from recsaver_t5x import shapes  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.jsonl import read_json_object  # pylint: disable=import-outside-toplevel
   rows = []
   for i, path in enumerate(metrics_files):
-    with open(path, encoding="utf-8") as f:
-      saved = json.load(f)
-    m = saved["metrics"].get(task) or next(iter(saved["metrics"].values()))
-    rows.append((labels[i] if labels else f"{saved['task']} @ {saved['step']}", m))
+    saved = read_json_object(path)
+    metrics = shapes.as_object(path, "metrics", saved.get("metrics"))
+    if not metrics:
+      raise InputError(path, "no metrics (an evaluation's metrics.json holds them by task)",
+                       field="metrics")
+    m = shapes.as_object(path, "metrics", metrics.get(task) or next(iter(metrics.values())))
+    with shapes.reading(path):
+      rows.append((labels[i] if labels else f"{saved['task']} @ {saved['step']}", m))
   return format_table(rows, columns=TABLE_COLUMNS)
