@@ -342,10 +342,13 @@ def summarize(manifest: dict) -> list[str]:
     lines.append(f"{rep_['repeated_rows_conflicting']} repeated metadata rows differ from the first "
                  f"row of their item (first kept), e.g. {', '.join(rep_['conflict_examples'][:3])}")
   cleaned = manifest.get("text_cleaning", {})
-  for kind, d in cleaned.items():
-    if d.get("cleaned") or d.get("rejected"):
-      lines.append(f"{kind} text: markup removed {d['cleaned']}, only markup (now missing) "
-                   f"{d['markup_only']}, wrong type (missing) {d['rejected']}, lists joined {d['joined']}")
+  words = {"cleaned": "markup removed", "markup_only": "only markup (now missing)",
+           "rejected": "wrong type (now missing)", "joined": "lists joined"}
+  for kind, d in cleaned.items():  # {"cleaned": {"title": 3, ...}, ...} per source kind
+    counted = [f"{words[k]} " + ", ".join(f"{field} {n:,}" for field, n in v.items())
+               for k, v in d.items() if k in words and v]
+    if counted:
+      lines.append(f"{kind} fields: " + "; ".join(counted))
   if manifest["items_without_metadata"]:
     lines.append(f"{manifest['items_without_metadata']} of {manifest['items_referenced']} items have no "
                  "metadata (recorded as missing)")

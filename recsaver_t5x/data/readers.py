@@ -194,11 +194,11 @@ def review_format(obj: dict) -> str:
   return "2014/2018"
 
 
-def _text(v: Any) -> Optional[str]:
-  if v is None:
-    return None
-  s = v if isinstance(v, str) else str(v)
-  return s if s.strip() else None
+class _Uncleaned(FieldStats):
+  """FieldStats for callers that keep review text as written (no markup cleaning, no counts)."""
+
+  def text(self, field: str, value: Optional[str]) -> Optional[str]:
+    return value if value and value.strip() else None
 
 
 def parse_review(obj: dict, path: str, lineno: int, layout: ReviewLayout = REVIEW_LAYOUTS["2014/2018"],
@@ -231,9 +231,11 @@ def parse_review(obj: dict, path: str, lineno: int, layout: ReviewLayout = REVIE
   if not isinstance(ts, int) or isinstance(ts, bool):
     raise InputError(path, "missing or not an integer", line=lineno, field=layout.time)
   ts_ms = ts * layout.time_unit_ms
-  review, summary = _text(obj.get(layout.text)), _text(obj.get(layout.summary))
-  if fields is not None:
-    review, summary = fields.text("review", review), fields.text("summary", summary)
+  # The metadata rule for text of the wrong type (a list joined, a dict rejected; counted), so that
+  # a list never becomes its Python repr "['a', 'b']".
+  stats = fields if fields is not None else _Uncleaned()
+  review = _string(obj.get(layout.text), "review", stats, " ")
+  summary = _string(obj.get(layout.summary), "summary", stats, "; ")
   return RawReview(user, item, int(overall), ts_ms // 1000, review, summary, lineno, ts_ms)
 
 
