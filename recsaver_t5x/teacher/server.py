@@ -108,6 +108,10 @@ class LlamaServer:
   def __init__(self, spec: ServerSpec, port: Optional[int] = None, log_dir: Optional[str] = None):
     if not os.path.isfile(spec.model_path):
       raise UserFacingError(f"{spec.model_path}: no such GGUF model file")
+    with open(spec.model_path, "rb") as f:  # before a server process is started for it
+      if f.read(4) != b"GGUF":
+        raise UserFacingError(f"{spec.model_path}: not a GGUF model file (it does not start "
+                              "with the GGUF magic bytes)")
     self.spec = spec
     self.port = port or free_port()
     self.log_path = os.path.join(log_dir or tempfile.gettempdir(),
@@ -137,14 +141,22 @@ class LlamaServer:
     except OSError:
       return ""
 
+  def _ended(self, how: str) -> str:
+    """One line: how the server ended, the reason (the log's last error line, else its last
+    line) and where the whole log is."""
+    lines = [l.strip() for l in self._log_tail().splitlines() if l.strip()]
+    errors = [l for l in lines if l.startswith("ERROR") or "Error:" in l]
+    last = (errors or lines or [""])[-1]
+    return (f"llama.cpp server on port {self.port} {how}" + (f": {last}" if last else "")
+            + f" (full log: {self.log_path})")
+
   def wait_ready(self, timeout_s: float = 120.0) -> float:
     """Poll /v1/models until 200; returns the start-up time in seconds."""
     headers = {"Authorization": f"Bearer {self.spec.api_key}"} if self.spec.api_key else {}
     deadline = self._t0 + timeout_s
     while True:
       if self.proc.poll() is not None:
-        raise UserFacingError(f"llama.cpp server on port {self.port} exited with code "
-                              f"{self.proc.returncode}; log {self.log_path}:\n{self._log_tail()}")
+        raise UserFacingError(self._ended(f"exited with code {self.proc.returncode}"))
       try:
         if httpx.get(f"{self.url}/models", headers=headers, timeout=2.0).status_code == 200:
           self.startup_s = time.perf_counter() - self._t0
@@ -153,8 +165,7 @@ class LlamaServer:
         pass
       if time.perf_counter() > deadline:
         self.stop()
-        raise UserFacingError(f"llama.cpp server on port {self.port} not ready after {timeout_s:.0f}s; "
-                              f"log {self.log_path}:\n{self._log_tail()}")
+        raise UserFacingError(self._ended(f"not ready after {timeout_s:.0f}s"))
       time.sleep(0.05)
 
   def start(self, timeout_s: float = 120.0) -> "LlamaServer":
@@ -178,7 +189,7 @@ class LlamaServer:
       return None
     rc = self.proc.returncode
     how = f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exited with code {rc}"
-    return f"llama.cpp server on port {self.port} {how}; log {self.log_path}:\n{self._log_tail()}"
+    return self._ended(how)
 
   def __enter__(self) -> "LlamaServer":
     return self.start()
@@ -196,7 +207,7 @@ def _raise_if_died(servers: Sequence[LlamaServer], exc: Optional[BaseException])
   if deaths:
     for s in servers:
       s.stop()
-    raise UserFacingError("the embedded teacher died during the run: " + "\n".join(deaths)) from exc
+    raise UserFacingError("the embedded teacher died during the run: " + "; ".join(deaths)) from exc
 
 
 class ServerPool:

@@ -114,7 +114,11 @@ class SampleStore:
         os.fsync(dfd)
       finally:
         os.close(dfd)
-    self._load(repair=True)
+    try:
+      self._load(repair=True)
+    except BaseException:
+      self.close()  # an unreadable store must not keep its lock (a retry would find it taken)
+      raise
 
   def _load(self, repair: bool) -> None:
     with open(self.path, "rb") as f:
@@ -133,7 +137,10 @@ class SampleStore:
           raise ValueError("no newline: torn write")
         sample = Sample.from_json(json.loads(raw))
       except (ValueError, KeyError, TypeError, IndexError) as e:
-        if is_last:  # the one write a crash can tear
+        # The one write a crash can tear is the last. A file whose only line is a whole line
+        # (newline-terminated) but no sample is not a store (e.g. examples given as --store):
+        # it is refused, never truncated.
+        if is_last and (good_end > 0 or nl < 0):
           break
         raise InputError(self.path, f"unreadable sample record ({e}); the store was modified "
                          "outside recsaver", line=line_no) from None
