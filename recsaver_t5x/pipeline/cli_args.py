@@ -61,6 +61,8 @@ def check_value(action: argparse.Action, value: Any) -> Optional[str]:
     return f"takes a value, not {str(value).lower()}"
   if action.type in (None, str) and not isinstance(value, (str, list)):
     return f"must be a string or a list, got {value!r}"
+  if isinstance(value, list) and getattr(action.type, "comma_list", False):
+    value = ",".join(map(str, value))  # to_flags passes a list to such a flag this way
   items = value if isinstance(value, list) else [value]
   if isinstance(value, list) and action.type not in (None, str) and action.nargs not in ("+", "*") \
       and not isinstance(action, argparse._AppendAction):  # pylint: disable=protected-access

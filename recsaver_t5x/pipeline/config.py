@@ -108,6 +108,16 @@ def check_section(path: str, name: str, body: Any, spec: Section) -> None:
     why = cli_args.check_value(actions[0], value)
     if why:
       raise UserFacingError(f"{where}: '{key}' {why}")
+  if spec.gin:
+    _check_gin_values(where, body)
+
+
+def _check_gin_values(where: str, bindings: Mapping[str, Any]) -> None:
+  """The values `recsaver train` checks after parsing gin, checked here before any stage runs."""
+  from recsaver_t5x.trainer.gin_utils import macro_problems  # pylint: disable=import-outside-toplevel
+  problems = macro_problems(bindings)
+  if problems:
+    raise UserFacingError(f"{where}: invalid gin values: {'; '.join(problems)}")
 
 
 def _resolve(base: pathlib.Path, p: str) -> str:
@@ -121,7 +131,8 @@ def load_run_config(path: Optional[str], sections: Mapping[str, Section],
   path = str(path or DEFAULT_CONFIG)
   try:
     with open(path, "rb") as f:
-      raw = tomllib.load(f)
+      # A BOM (files saved by Notepad) is not TOML; a non-UTF-8 byte names the file (errors.one_line).
+      raw = tomllib.loads(f.read().removeprefix(b"\xef\xbb\xbf").decode("utf-8"))
   except FileNotFoundError:
     raise UserFacingError(f"{path}: no such run file") from None
   except tomllib.TOMLDecodeError as e:
@@ -144,6 +155,7 @@ def load_run_config(path: Optional[str], sections: Mapping[str, Section],
     for key in ("name", "task") + (() if s.get("eval") == "exp3rt" else ("eval_task",)):
       if key not in s:
         raise UserFacingError(f"{path}: [[students]] entry {i + 1} lacks '{key}'")
+    _check_gin_values(f"{path}: [[students]] entry {i + 1}: gin", s.get("gin", {}))
   base = pathlib.Path(path).resolve().parent
   root = pathlib.Path(os.environ.get("RECSAVER_DATA") or _resolve(base, raw.get("data_root", ".")))
   domains = []

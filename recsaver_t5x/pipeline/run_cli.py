@@ -2,6 +2,14 @@
 from __future__ import annotations
 
 import argparse
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "config": (_p.IN_FILE, "run file"),
+    "run_dir": (_p.OUT_DIR, "run directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -14,7 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.pipeline import config, runner, stages  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x import paths  # pylint: disable=import-outside-toplevel
   cfg = config.load_run_config(args.config, stages.SECTIONS, args.run_dir)
+  for d in cfg.domains:  # the data of every domain, before the first stage (and with --check)
+    for p in d.reviews:
+      paths.require_file(p, f"review file (domain {d.name})")
+    for p in d.meta:
+      paths.require_file(p, f"metadata file (domain {d.name})")
   print(f"recsaver run: {cfg.path}")
   print(f"  domains: {', '.join(d.name for d in cfg.domains)}")
   if args.check:

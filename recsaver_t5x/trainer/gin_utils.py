@@ -41,7 +41,10 @@ def add_gin_arguments(parser: argparse.ArgumentParser) -> None:
     bindings = [a for a in args if a.startswith(_PREFIX)]
     rest = [a for a in args if not a.startswith(_PREFIX)]
     ns, extras = original(rest, namespace)
-    ns.gin_bindings = [to_binding(a) for a in bindings]
+    try:
+      ns.gin_bindings = [to_binding(a) for a in bindings]
+    except ValueError as e:
+      parser.error(str(e))  # the usual one-line usage error, exit 2
     return ns, extras
   parser.parse_known_args = parse_known_args
 
@@ -49,8 +52,8 @@ def add_gin_arguments(parser: argparse.ArgumentParser) -> None:
 def to_binding(arg: str) -> str:
   """'--gin.KEY=VALUE' -> 'KEY = VALUE' with VALUE quoted when it is not a gin literal."""
   body = arg[len(_PREFIX):]
-  if "=" not in body:
-    raise SystemExit(f"recsaver: error: {arg}: expected --gin.KEY=VALUE")
+  if "=" not in body or not body.split("=", 1)[0].strip():
+    raise ValueError(f"{arg}: expected --gin.KEY=VALUE")
   key, value = body.split("=", 1)
   value = value.strip()
   if not _LITERAL.match(value):
@@ -76,6 +79,9 @@ def parse(gin_files: Sequence[str], bindings: Sequence[str],
   try:
     gin.parse_config_files_and_bindings(list(gin_files), list(bindings),
                                         finalize_config=False)
+  except UnicodeDecodeError as e:  # a ValueError whose message lacks the file: one_line finds it
+    from recsaver_t5x.errors import one_line  # pylint: disable=import-outside-toplevel
+    raise UserFacingError(f"gin: {one_line(e)}") from None
   except (IOError, ValueError, SyntaxError) as e:
     raise UserFacingError(f"gin: {e}") from None
   finally:
@@ -92,17 +98,13 @@ _RATE = ("DROPOUT_RATE",)  # in [0, 1)
 _NONNEG_REAL = ("LEARNING_RATE",)  # 0 is legitimate: it freezes the parameters (tests use it)
 
 
-def check_macros() -> None:
-  """Checks the bound macros listed above (unbound ones are skipped); raises UserFacingError."""
-  import gin  # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+def macro_problems(values) -> list[str]:
+  """What is wrong with these macro values ({name: value}; macros not checked here are ignored).
 
-  def value(name):
-    try:
-      return True, gin.query_parameter(f"%{name}")
-    except ValueError:  # not bound in these gin files
-      return False, None
-
+  Shared by `check_macros` (after gin parsed its files) and the run-file check of `recsaver run`
+  (the [train] section and the students' gin tables), so a zero batch size in a run file fails
+  before the first stage, not when the train stage starts.
+  """
   def is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -111,23 +113,38 @@ def check_macros() -> None:
 
   problems = []
   for name in _POSITIVE_INT + _NONNEG_INT:
-    bound, v = value(name)
+    v = values.get(name)
     low = 1 if name in _POSITIVE_INT else 0
-    if bound and v is not None and not (is_int(v) and v >= low):
+    if v is not None and not (is_int(v) and v >= low):
       problems.append(f"{name} = {v!r} (needs an integer >= {low})")
   for name in _RATE:
-    bound, v = value(name)
-    if bound and v is not None and not (is_real(v) and 0 <= v < 1):
+    v = values.get(name)
+    if v is not None and not (is_real(v) and 0 <= v < 1):
       problems.append(f"{name} = {v!r} (needs a number in [0, 1))")
   for name in _NONNEG_REAL:
-    bound, v = value(name)
-    if bound and v is not None and not (is_real(v) and v >= 0):
+    v = values.get(name)
+    if v is not None and not (is_real(v) and v >= 0):
       problems.append(f"{name} = {v!r} (needs a number >= 0)")
-  bound, lengths = value("TASK_FEATURE_LENGTHS")
-  if bound and isinstance(lengths, dict):
+  lengths = values.get("TASK_FEATURE_LENGTHS")
+  if isinstance(lengths, dict):
     for k, v in lengths.items():
       if not (is_int(v) and v >= 1):
         problems.append(f"TASK_FEATURE_LENGTHS[{k!r}] = {v!r} (needs an integer >= 1)")
+  return problems
+
+
+def check_macros() -> None:
+  """Checks the bound macros listed above (unbound ones are skipped); raises UserFacingError."""
+  import gin  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
+
+  values = {}
+  for name in _POSITIVE_INT + _NONNEG_INT + _RATE + _NONNEG_REAL + ("TASK_FEATURE_LENGTHS",):
+    try:
+      values[name] = gin.query_parameter(f"%{name}")
+    except ValueError:  # not bound in these gin files
+      pass
+  problems = macro_problems(values)
   if problems:
     raise UserFacingError("gin: invalid values: " + "; ".join(problems))
 
