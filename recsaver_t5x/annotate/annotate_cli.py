@@ -15,19 +15,29 @@ import argparse
 import os
 import sys
 
+from recsaver_t5x import argtypes, paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "inputs": (_p.IN_ANY, "run directory or predictions file"),
+    "examples": (_p.IN_ANY, "examples file or prepared directory"),
+    "out": (_p.OUT_DIR, "study directory"),
+}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("inputs", nargs="+", help="run dir(s) (eval/<student>/predictions_*.jsonl and "
                                            "prepared/) or predictions files")
-  p.add_argument("--annotators", type=int, default=3, help="number of raters (links)")
+  p.add_argument("--annotators", type=argtypes.positive_int, default=3, help="number of raters (links)")
   p.add_argument("--rater-names", help="comma-separated rater names (default rater1..N)")
-  p.add_argument("--items", type=int, default=40, help="items every rater judges")
+  p.add_argument("--items", type=argtypes.positive_int, default=40, help="items every rater judges")
   p.add_argument("--examples", action="append", default=[],
                  help="prepared examples (.jsonl or a prepared dir) for predictions files")
   p.add_argument("--out", help="study directory (default: RUN_DIR/annotate, or ./annotate)")
-  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0)
   p.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback only)")
-  p.add_argument("--port", type=int, default=8765, help="port (0: a free one)")
+  p.add_argument("--port", type=argtypes.port, default=8765, help="port (0: a free one)")
   p.add_argument("--no-serve", action="store_true", help="create/resume the study, print the "
                                                          "links and exit")
 

@@ -4,6 +4,14 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,7 +28,7 @@ def baseline_rows(prepared_dirs, split: str) -> list[tuple[str, dict]]:
   rows = []
   for d in prepared_dirs:
     examples = data_io.read_split(d, split)
-    domain = data_io.read_manifest(d)["config"]["domain"]
+    domain = data_io.manifest_domain(d)
     m = rating_metrics.rating_metrics([e.true_rating for e in examples],
                                       baseline.user_average_predictions(examples),
                                       probs=baseline.user_average_probabilities(examples) or None)

@@ -5,6 +5,7 @@ import argparse
 import os
 import re
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
 
 
 def infer_domain(path: str) -> str:
@@ -26,6 +27,14 @@ def _scale(spec: str) -> tuple[int, int, int]:
   except ValueError as e:
     raise UserFacingError(f"--scale {spec!r}: {e}") from None
   return (s.low, s.high, s.positive_above)
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "reviews": (_p.MAYBE_FILE, "review file"),
+    "meta": (_p.MAYBE_FILE, "metadata file"),
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,10 +6,12 @@ Example (about 10 million reviews):
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
 
 _SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
 
@@ -36,9 +38,19 @@ def reviews_range(text: str) -> tuple[int, int]:
 
 def skew(text: str) -> tuple[float, ...]:
   try:
-    return tuple(float(x) for x in text.split(","))
+    shares = tuple(float(x) for x in text.split(","))
   except ValueError:
-    raise argparse.ArgumentTypeError(f"rating skew: expected 5 comma-separated shares, got {text!r}")
+    raise argparse.ArgumentTypeError(
+        f"rating skew: expected 5 comma-separated shares, got {text!r}") from None
+  if not all(math.isfinite(s) and s >= 0 for s in shares):
+    raise argparse.ArgumentTypeError(f"rating skew: shares must be finite and >= 0, got {text!r}")
+  return shares
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,21 +11,34 @@ from __future__ import annotations
 
 import argparse
 
+from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.IN_DIR, "EXP3RT directory"),
+    "model_dir": (_p.IN_DIR, "model directory"),
+    "vocabulary": (_p.IN_FILE, "SentencePiece model"),
+    "output_dir": (_p.OUT_DIR, "output directory"),
+}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("prepared", help="prepared dataset directory")
   p.add_argument("--out", required=True, help="the domain's EXP3RT directory")
   p.add_argument("--model-dir", required=True, help="a `recsaver train` MODEL_DIR")
   p.add_argument("--vocabulary", required=True, help="the SentencePiece model the student uses")
-  p.add_argument("--split", default="test")
+  p.add_argument("--split", default="test", choices=("train", "test"))
   p.add_argument("--teacher-profiles", action="store_true",
                  help="ablation: the teacher's profiles instead of the student's own")
-  p.add_argument("--limit", type=int, default=None, help="only the first N examples")
-  p.add_argument("--step", type=int, default=None)
+  p.add_argument("--limit", type=argtypes.positive_int, default=None, help="only the first N examples")
+  p.add_argument("--step", type=argtypes.nonneg_int, default=None)
   p.add_argument("--output-dir", default=None)
-  p.add_argument("--input-length", type=int, default=1024)
-  p.add_argument("--max-decode-length", type=int, default=128)
-  p.add_argument("--batch-size", type=int, default=8)
+  p.add_argument("--input-length", type=argtypes.positive_int, default=1024)
+  p.add_argument("--max-decode-length", type=argtypes.positive_int, default=128)
+  p.add_argument("--batch-size", type=argtypes.positive_int, default=8)
   p.add_argument("--embedding-model", default=None)
   p.add_argument("--label", default=None, help="row label in metrics.md")
 

@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import argparse
 
+from recsaver_t5x import argtypes, paths as _p
+from recsaver_t5x.exp3rt.preferences_cli import parse_scale
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_FILE, "output file"),
+}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("prepared", help="prepared dataset directory")
   p.add_argument("--out", required=True, help="output JSON (predictions and read-out errors)")
-  p.add_argument("--split", default="test")
-  p.add_argument("--factors", type=int, default=10)
-  p.add_argument("--max-iter", type=int, default=200)
-  p.add_argument("--seed", type=int, default=0)
-  p.add_argument("--scale", default=None, help="LOW..HIGH[:POSITIVE_ABOVE] (default: manifest's)")
+  p.add_argument("--split", default="test", choices=("train", "test"))
+  p.add_argument("--factors", type=argtypes.positive_int, default=10)
+  p.add_argument("--max-iter", type=argtypes.positive_int, default=200)
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0)
+  p.add_argument("--scale", default=None, type=argtypes.checked(parse_scale),
+                 help="LOW..HIGH[:POSITIVE_ABOVE] (default: manifest's)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -23,7 +34,6 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import corpus as corpus_lib, mf, readout
-  from recsaver_t5x.exp3rt.preferences_cli import parse_scale
 
   corpus, scale = corpus_lib.load_for(args.prepared, parse_scale(args.scale))
   test = data_io.read_split(args.prepared, args.split)

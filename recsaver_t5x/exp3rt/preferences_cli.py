@@ -10,7 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x import argtypes, paths as _p
+from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_DIR, "EXP3RT directory"),
+    "store": (_p.OUT_FILE, "sample store"),
+    **TEACHER_PATHS,
+}
+COMMON_PATHS = PATHS  # profiles and exp3rt-rationales take the same
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
@@ -22,21 +33,23 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   add_common(p)
-  p.add_argument("--splits", default="train,test", help="prepared splits to build profiles for")
-  p.add_argument("--limit", type=int, default=None,
+  p.add_argument("--splits", default=("train", "test"), type=argtypes.choice_list(("train", "test")),
+                 help="prepared splits to build profiles for (comma-separated)")
+  p.add_argument("--limit", type=argtypes.positive_int, default=None,
                  help="only N examples per split, taken round-robin over ratings")
-  p.add_argument("--user-cap", type=int, default=10, help="reviews per user profile")
-  p.add_argument("--item-cap", type=int, default=10, help="reviews per item profile")
+  p.add_argument("--user-cap", type=argtypes.positive_int, default=10, help="reviews per user profile")
+  p.add_argument("--item-cap", type=argtypes.positive_int, default=10, help="reviews per item profile")
   p.add_argument("--criterion", default="helpful", choices=("helpful", "similar"),
                  help="which item reviews: most helpful votes, or most similar to the user profile")
-  p.add_argument("--item-pool", type=int, default=30,
+  p.add_argument("--item-pool", type=argtypes.positive_int, default=30,
                  help="similar: the most recent candidates ranked by similarity")
-  p.add_argument("--scale", default=None, help="rating scale LOW..HIGH[:POSITIVE_ABOVE] "
+  p.add_argument("--scale", default=None, type=argtypes.checked(lambda s: parse_scale(s)),  # defined below
+                 help="rating scale LOW..HIGH[:POSITIVE_ABOVE] "
                  "(default: the prepared manifest's, else 1..5:3)")
-  p.add_argument("--temperature", "-T", type=float, default=0.1)
-  p.add_argument("--max-tokens", type=int, default=200)
-  p.add_argument("--review-chars", type=int, default=600)
-  p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--temperature", "-T", type=argtypes.nonneg_float, default=0.1)
+  p.add_argument("--max-tokens", type=argtypes.positive_int, default=200)
+  p.add_argument("--review-chars", type=argtypes.positive_int, default=600)
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0)
   add_teacher_arguments(p)
 
 
@@ -51,7 +64,8 @@ def parse_scale(spec: str | None):
     low, high = (int(x) for x in rng.split(".."))
     return RatingScale(low, high, int(pos) if pos else (low + high) // 2 + (high - low > 4))
   except ValueError as e:
-    raise UserFacingError(f"--scale {spec!r}: expected LOW..HIGH[:POSITIVE_ABOVE] ({e})") from None
+    raise UserFacingError(f"--scale {spec!r}: expected LOW..HIGH[:POSITIVE_ABOVE], e.g. 1..10:6 "
+                          f"({e})") from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -69,8 +83,8 @@ def main(args: argparse.Namespace) -> int:
   corpus, scale = corpus_lib.load_for(args.prepared, parse_scale(args.scale))
   sel_cfg = selection.SelectionConfig(args.user_cap, args.item_cap, args.criterion, args.item_pool)
   examples = []
-  for split in args.splits.split(","):
-    examples += stratified_head(data_io.read_split(args.prepared, split.strip()), args.limit)
+  for split in args.splits:
+    examples += stratified_head(data_io.read_split(args.prepared, split), args.limit)
   domain = examples[0].domain if examples else os.path.basename(args.prepared.rstrip("/"))
   held_out = {(e.user_id, e.target.asin, e.timestamp) for e in data_io.read_split(args.prepared, "test")}
   sels = selection.select(corpus, examples, sel_cfg, held_out)
@@ -89,7 +103,7 @@ def main(args: argparse.Namespace) -> int:
       "selection": dataclasses.asdict(sel_cfg),
       "scale": scale.to_dict(), "extract": dataclasses.asdict(call),
       "budget": dataclasses.asdict(budget),
-      "splits": args.splits, "limit": args.limit})
+      "splits": ",".join(args.splits), "limit": args.limit})
   workdir.write_jsonl(workdir.path(args.out, workdir.SELECTION), (s.to_dict() for s in sels))
   workdir.write_jsonl(workdir.path(args.out, workdir.PREFERENCES), records)
   n_parsed = sum(r["parsed"] for r in records)

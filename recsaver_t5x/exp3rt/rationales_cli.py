@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import argparse
 
-from recsaver_t5x.exp3rt.preferences_cli import add_common
+from recsaver_t5x import argtypes
+from recsaver_t5x.exp3rt.preferences_cli import COMMON_PATHS, add_common
 from recsaver_t5x.teacher.options import add_teacher_arguments
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = COMMON_PATHS
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   add_common(p)
-  p.add_argument("--split", default="train", help="which examples get rationales (targets)")
-  p.add_argument("--temperature", "-T", type=float, default=0.1)
-  p.add_argument("--max-tokens", type=int, default=256)
+  p.add_argument("--split", default="train", choices=("train", "test"),
+                 help="which examples get rationales (targets)")
+  p.add_argument("--temperature", "-T", type=argtypes.nonneg_float, default=0.1)
+  p.add_argument("--max-tokens", type=argtypes.positive_int, default=256)
   p.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                  help="Rec-SAVER self-verification of the leakage-cleaned rationale (default on)")
-  p.add_argument("--verify-max-tokens", type=int, default=48)
+  p.add_argument("--verify-max-tokens", type=argtypes.positive_int, default=48)
   add_teacher_arguments(p)
 
 

@@ -12,6 +12,17 @@ their rounded prediction under "parsed" and their real-valued one under "expecte
 from __future__ import annotations
 
 import argparse
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_FILE, "output file"),
+    "mf": (_p.IN_FILE, "mf-baseline output"),
+    "exp3rt": (_p.IN_DIR, "exp3rt-evaluate output directory"),
+    "reasoning": (_p.IN_FILE, "predictions file"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -24,43 +35,66 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--reasoning-labels", default=None, help="comma-separated labels for --reasoning")
 
 
-def _jsonl(path):
-  import json  # pylint: disable=import-outside-toplevel
-  with open(path, encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+def _rows(path: str, row, scale, parsed_field: str) -> dict:
+  """{example_id: row(record)} of a JSONL predictions file: (true, parsed, probs, real); a bad
+  record names its line and field."""
+  # pylint: disable=import-outside-toplevel
+  from recsaver_t5x import shapes
+  from recsaver_t5x.jsonl import iter_json_objects
+  out = {}
+  for line, p in iter_json_objects(path):
+    with shapes.reading(path, line):
+      r = row(p)
+      if r[1] is not None:  # an unparsed answer is None (and counted by the read-out)
+        shapes.as_rating(path, parsed_field, r[1], scale, line=line)
+      if r[2] is not None:
+        shapes.as_list(path, "probs", r[2], float, line=line)
+      out[shapes.as_str(path, "example_id", p["example_id"], line=line)] = r
+  return out
+
+
+def _number(path: str, field: str, value, line=None) -> float:
+  from recsaver_t5x.errors import InputError  # pylint: disable=import-outside-toplevel
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+    raise InputError(path, f"must be a number, got {value!r}", line=line, field=field)
+  return value
 
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
-  import json
   import os
   from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import readout, report
+  from recsaver_t5x import shapes
   from recsaver_t5x.exp3rt.corpus import manifest_sources
+  from recsaver_t5x.jsonl import read_json_object
 
   scale = manifest_sources(args.prepared)[2]
   test = {ex.example_id: ex for ex in data_io.read_split(args.prepared, "test")}
   sources: list[tuple[str, dict]] = []  # label -> {example_id: (true, parsed, probs|None, real|None)}
   if args.mf:
-    with open(args.mf, encoding="utf-8") as f:
-      mf = json.load(f)
-    sources.append((mf["model"], {p["example_id"]: (p["true_rating"], round_half_up(p["predicted_rating"]),
-                                                    None, p["predicted_rating"])
-                                  for p in mf["predictions"]}))
+    mf = read_json_object(args.mf)
+    rows = {}
+    for i, p in enumerate(shapes.as_list(args.mf, "predictions", mf.get("predictions"), dict)):
+      with shapes.reading(args.mf, field=f"predictions[{i}]"):
+        real = _number(args.mf, f"predictions[{i}].predicted_rating", p["predicted_rating"])
+        rows[p["example_id"]] = (p["true_rating"], round_half_up(real), None, real)
+    sources.append((shapes.as_str(args.mf, "model", mf.get("model")), rows))
   labels = args.reasoning_labels.split(",") if args.reasoning_labels else []
   for i, path in enumerate(args.reasoning):
-    rows = {p["example_id"]: (p["true_rating"], p.get("predicted_rating", p.get("rating")),
-                              p["probs"] if len(p["probs"]) == len(scale) else None, None)
-            for p in _jsonl(path)}
+    rows = _rows(path, lambda p: (p["true_rating"], p.get("predicted_rating", p.get("rating")),
+                                  p["probs"] if len(p["probs"]) == len(scale) else None, None),
+                 scale, "predicted_rating")
     sources.append((labels[i] if i < len(labels) else f"reasoning student ({os.path.basename(path)})", rows))
   for d in args.exp3rt:
-    with open(os.path.join(d, "metrics.json"), encoding="utf-8") as f:
-      meta = json.load(f)
-    rows = {p["example_id"]: (p["true_rating"], p["parsed"], p["probs"], None)
-            for p in _jsonl(os.path.join(d, "predictions.jsonl"))}
-    sources.append((f"EXP3RT student ({meta['profiles']} profiles)", rows))
+    meta_path = os.path.join(d, "metrics.json")
+    meta = read_json_object(meta_path)
+    rows = _rows(os.path.join(d, "predictions.jsonl"),
+                 lambda p: (p["true_rating"], p["parsed"], p["probs"], None), scale, "parsed")
+    sources.append((f"EXP3RT student ({shapes.as_str(meta_path, 'profiles', meta.get('profiles'))} "
+                    "profiles)", rows))
   ids = set(test)
   for _, rows in sources:
     ids &= set(rows)

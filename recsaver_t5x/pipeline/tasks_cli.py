@@ -13,6 +13,21 @@ import argparse
 import os
 
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_DIR, "tasks directory"),
+    "store": (_p.MAYBE_FILE, "sample store"),
+    "vocabulary": (_p.IN_FILE, "SentencePiece model"),
+}
+
+
+# The keys of recsaver_t5x.tasks.filters.FILTERS (tests/cli keeps them equal): importing the
+# tasks package loads TensorFlow, too slow for checking a flag or a run file.
+FILTER_NAMES = ("all", "exact", "binary", "oneoff")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -27,8 +42,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                  help="sampling temperature of the reasoning paths in the store")
   p.add_argument("--vocabulary", help="an existing SentencePiece model (e.g. Flan-T5's) instead of training one")
   p.add_argument("--vocab-size", type=argtypes.positive_int, default=2000)
-  p.add_argument("--ms", default="1", help="reasoning paths per example, comma-separated (task names _m<M>)")
-  p.add_argument("--filters", default="all", help="reasoning-path filters, comma-separated")
+  p.add_argument("--ms", default=(1,), type=argtypes.int_list(1),
+                 help="reasoning paths per example, comma-separated (task names _m<M>)")
+  p.add_argument("--filters", default=("all",), type=argtypes.choice_list(FILTER_NAMES),
+                 help="reasoning-path filters, comma-separated")
   p.add_argument("--max-prompt-chars", type=argtypes.positive_int, help="prompt character budget")
 
 
@@ -69,10 +86,9 @@ def main(args: argparse.Namespace) -> int:
   rel = lambda p: os.path.relpath(p, args.out)  # pylint: disable=unnecessary-lambda-assignment
   domains, names = [], {}
   for d in args.prepared:
-    manifest = data_io.read_manifest(d)
-    name = manifest["config"]["domain"]
+    name = data_io.manifest_domain(d)
     names[name] = d  # every domain's prompts feed the vocabulary, also one left out of the tasks
-    if not manifest["counts"]["train"]["examples"]:
+    if not data_io.manifest_examples(d, "train"):
       print(f"  [{name}] no train examples: left out of the tasks")
       continue
     entry = {"name": name, "prepared_dir": rel(d), "wording": wording.get(name, name),
@@ -86,8 +102,8 @@ def main(args: argparse.Namespace) -> int:
     raise UserFacingError("no domain has training examples; nothing to fine-tune")
   spm = args.vocabulary or rel(vocab.train_sentencepiece(_vocab_texts(names, args.store, wording),
                                                          os.path.join(args.out, "spm"), args.vocab_size))
-  tasks = {"vocabulary": spm, "ms": [int(m) for m in args.ms.split(",")],
-           "filters": args.filters.split(","), "domains": domains, "mixtures": True}
+  tasks = {"vocabulary": spm, "ms": list(args.ms), "filters": list(args.filters),
+           "domains": domains, "mixtures": True}
   if args.max_prompt_chars:
     tasks["budget"] = {"max_prompt_chars": args.max_prompt_chars}
   data_io.write_json_atomic(os.path.join(args.out, "tasks.json"), tasks)

@@ -4,6 +4,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "annotations": (_p.IN_FILE, "annotations file"),
+    "metrics": (_p.IN_FILE, "metrics file"),
+    "metrics_unverified": (_p.IN_FILE, "metrics file"),
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

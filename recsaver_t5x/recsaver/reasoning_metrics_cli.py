@@ -6,8 +6,18 @@ import argparse
 import json
 import os
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
 
 CANDIDATE_TEXT_FIELDS = ("text", "reasoning", "prediction", "output")
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "references": (_p.IN_FILE, "references file"),
+    "candidates": (_p.IN_FILE, "candidates file"),
+    "store": (_p.IN_FILE, "sample store"),
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -35,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _candidates_from_file(path: str, ratings: dict[str, int]):
   # pylint: disable=import-outside-toplevel
+  from recsaver_t5x import shapes
   from recsaver_t5x.errors import InputError
   from recsaver_t5x.answer import parse_answer
   from recsaver_t5x.eval.reasoning_metrics import Candidate
@@ -51,14 +62,18 @@ def _candidates_from_file(path: str, ratings: dict[str, int]):
     parsed = parse_answer(obj[field])
     eid = str(obj["example_id"])
     if "true_rating" in obj:  # `recsaver evaluate` predictions: "rating" is the PREDICTED one
-      true, pred = obj["true_rating"], obj.get("predicted_rating", obj.get("rating", parsed.rating))
+      true = ("true_rating", obj["true_rating"])
+      pred = next(((k, obj[k]) for k in ("predicted_rating", "rating") if k in obj),
+                  ("text", parsed.rating))
     else:
-      true, pred = obj.get("rating", ratings.get(eid)), obj.get("predicted_rating", parsed.rating)
-    try:
-      out.append(Candidate(eid, obj[field], None if true is None else int(true),
-                           None if pred is None else int(pred), int(obj.get("sample_index", 0))))
-    except (TypeError, ValueError):
-      raise InputError(path, "ratings and sample_index must be integers", line=n) from None
+      true = ("rating", obj["rating"]) if "rating" in obj else ("references", ratings.get(eid))
+      pred = ("predicted_rating", obj["predicted_rating"]) if "predicted_rating" in obj \
+          else ("text", parsed.rating)
+    # An unparsed prediction (null) is kept and counted; anything else must be a rating.
+    true_rating, pred_rating = (None if v is None else shapes.as_int(path, k, v, line=n)
+                                for k, v in (true, pred))
+    index = shapes.as_int(path, "sample_index", obj.get("sample_index", 0), low=0, line=n)
+    out.append(Candidate(eid, obj[field], true_rating, pred_rating, index))
   return out
 
 
@@ -77,13 +92,16 @@ def _candidates_from_store(path: str, variant: str, ratings: dict[str, int]):
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.errors import UserFacingError
+  from recsaver_t5x.errors import InputError, UserFacingError
   from recsaver_t5x.eval import reasoning_metrics as rmx
   from recsaver_t5x.eval.references_file import load_ratings, load_references
 
   references, ratings = {}, {}
   for path in args.references:
-    references.update(load_references(path, verified=not args.unverified))
+    these = load_references(path, verified=not args.unverified)
+    if not these:
+      raise InputError(path, "no reference records (an empty file?); run `recsaver references`")
+    references.update(these)
     ratings.update(load_ratings(path))
   if args.candidates:
     candidates = [c for path in args.candidates for c in _candidates_from_file(path, ratings)]

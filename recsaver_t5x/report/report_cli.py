@@ -3,6 +3,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "run_dirs": (_p.IN_DIR, "run directory"),
+    "out": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -15,7 +15,21 @@ import argparse
 import contextlib
 import os
 
-from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x import argtypes, paths as _p
+from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "reviews": (_p.IN_FILE, "review file"),
+    "meta": (_p.IN_FILE, "metadata file"),
+    "exp3rt_dir": (_p.IN_DIR, "EXP3RT directory"),
+    "vocabulary": (_p.IN_FILE, "SentencePiece model"),
+    "out": (_p.OUT_DIR, "output directory"),
+    "store": (_p.OUT_FILE, "sample store"),
+    **TEACHER_PATHS,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -29,19 +43,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   sp = p.add_argument_group("split")
   sp.add_argument("--split-by", default="user", choices=("user", "time"),
                   help="leave-last-out per user, or the first interaction after a time cut-off")
-  sp.add_argument("--min-train", type=int, default=2, help="training interactions a test user needs")
-  sp.add_argument("--time-quantile", type=float, default=0.9, help="cut-off for --split-by time")
+  sp.add_argument("--min-train", type=argtypes.positive_int, default=2, help="training interactions a test user needs")
+  sp.add_argument("--time-quantile", type=argtypes.float_in(0.0, 1.0, low_open=True, high_open=True), default=0.9, help="cut-off for --split-by time")
   rt = p.add_argument_group("retriever")
   rt.add_argument("--retriever", default="bpr", choices=("bpr", "als", "lightgcn"))
-  rt.add_argument("--factors", type=int, default=64)
-  rt.add_argument("--iterations", type=int, default=100)
-  rt.add_argument("--learning-rate", type=float, default=0.05)
-  rt.add_argument("--regularization", type=float, default=0.01)
-  rt.add_argument("--layers", type=int, default=3, help="LightGCN layers")
-  rt.add_argument("--threads", type=int, default=1, help="retriever threads (1 = deterministic)")
-  rt.add_argument("-N", "--candidates", type=int, default=20, dest="n", help="candidates per user")
+  rt.add_argument("--factors", type=argtypes.positive_int, default=64)
+  rt.add_argument("--iterations", type=argtypes.positive_int, default=100)
+  rt.add_argument("--learning-rate", type=argtypes.positive_float, default=0.05)
+  rt.add_argument("--regularization", type=argtypes.nonneg_float, default=0.01)
+  rt.add_argument("--layers", type=argtypes.positive_int, default=3, help="LightGCN layers")
+  rt.add_argument("--threads", type=argtypes.positive_int, default=1, help="retriever threads (1 = deterministic)")
+  rt.add_argument("-N", "--candidates", type=argtypes.positive_int, default=20, dest="n", help="candidates per user")
   rr = p.add_argument_group("rerankers")
-  rr.add_argument("--reranker", action="append", default=[], metavar="SPEC",
+  rr.add_argument("--reranker", action="append", default=[], metavar="SPEC", type=reranker_spec,
                   help="user-average | item-average | student:[NAME=]MODEL_DIR | "
                        "exp3rt:[NAME=]MODEL_DIR (an EXP3RT student; needs --exp3rt-dir) | "
                        "teacher[:VARIANT] (the teacher zero-shot, one call per candidate; "
@@ -53,21 +67,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
   rr.add_argument("--wording", help="prompt wording preset (default: the domain's)")
   rr.add_argument("--targets", default="reason", choices=("reason", "rating"),
                   help="the student's eval prompt: reasoning or rating-only")
-  rr.add_argument("--max-prompt-chars", type=int, help="prompt character budget (as `recsaver tasks`)")
-  rr.add_argument("--max-field-chars", type=int, help="per review/description character budget")
-  rr.add_argument("--input-length", type=int, default=768)
-  rr.add_argument("--max-decode-length", type=int, default=96)
-  rr.add_argument("--batch-size", type=int, default=16)
+  rr.add_argument("--max-prompt-chars", type=argtypes.positive_int, help="prompt character budget (as `recsaver tasks`)")
+  rr.add_argument("--max-field-chars", type=argtypes.positive_int, help="per review/description character budget")
+  rr.add_argument("--input-length", type=argtypes.positive_int, default=768)
+  rr.add_argument("--max-decode-length", type=argtypes.positive_int, default=96)
+  rr.add_argument("--batch-size", type=argtypes.positive_int, default=16)
   tr = p.add_argument_group("teacher reranker")
   tr.add_argument("--store", help="teacher sample store (default: OUT/teacher_samples.jsonl)")
-  tr.add_argument("--max-tokens", type=int, default=64, help="teacher answer length")
+  tr.add_argument("--max-tokens", type=argtypes.positive_int, default=64, help="teacher answer length")
   add_teacher_arguments(p, default_logprobs=True)
   ev = p.add_argument_group("evaluation")
-  ev.add_argument("--max-users", type=int, help="evaluate a seeded sample of test users")
-  ev.add_argument("--max-history", type=int, default=10, help="training reviews in a prompt")
-  ev.add_argument("--ks", default="1,5,10", help="cut-offs (N is always added)")
-  p.add_argument("--seed", type=int, default=0)
+  ev.add_argument("--max-users", type=argtypes.positive_int, help="evaluate a seeded sample of test users")
+  ev.add_argument("--max-history", type=argtypes.positive_int, default=10, help="training reviews in a prompt")
+  ev.add_argument("--ks", default=(1, 5, 10), type=argtypes.int_list(1), help="cut-offs (N is always added)")
+  p.add_argument("--seed", type=argtypes.nonneg_int, default=0)
   p.add_argument("--no-progress", action="store_true")
+
+
+RERANKER_KINDS = ("user-average", "item-average", "student", "exp3rt", "teacher", "python")
+
+
+def reranker_spec(spec: str) -> str:
+  """A `--reranker` value, checked when the command line is parsed (before reading or fitting)."""
+  kind, sep, rest = spec.partition(":")
+  name, _, target = rest.rpartition("=")
+  if kind not in RERANKER_KINDS:
+    raise argparse.ArgumentTypeError(
+        f"unknown kind '{kind}' in {spec!r} (user-average, item-average, student:..., exp3rt:..., "
+        "teacher, python:...)")
+  if kind in ("student", "exp3rt") and not target:
+    raise argparse.ArgumentTypeError(f"{spec!r}: expected {kind}:[NAME=]MODEL_DIR")
+  if kind == "python" and rest.count(":") != 1:
+    raise argparse.ArgumentTypeError(f"{spec!r}: expected python:MODULE:FUNCTION")
+  if kind in ("user-average", "item-average") and sep:
+    raise argparse.ArgumentTypeError(f"{spec!r}: {kind} takes no argument")
+  return spec
 
 
 def _sources(args) -> tuple[str, list[str], list[str]]:
@@ -76,10 +110,8 @@ def _sources(args) -> tuple[str, list[str], list[str]]:
   if args.prepared:
     if args.reviews:
       raise UserFacingError("give --prepared or --reviews, not both")
-    m = data_io.read_manifest(args.prepared)
-    reviews = [s["path"] for s in m["sources"] if s["role"] == "reviews"]
-    meta = [s["path"] for s in m["sources"] if s["role"] == "meta"]
-    return args.domain or m["config"]["domain"], reviews, meta
+    reviews, meta = data_io.manifest_sources(args.prepared)
+    return args.domain or data_io.manifest_domain(args.prepared), reviews, meta
   if not args.reviews:
     raise UserFacingError("give --prepared DIR or --reviews FILES")
   if not args.domain:
@@ -161,17 +193,14 @@ def main(args: argparse.Namespace) -> int:
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.rerank import evaluate, interactions, report, retriever, split as split_lib
   t0 = time.time()
-  if args.n < 1:
-    raise UserFacingError(f"-N must be >= 1, got {args.n}")
-  if args.max_users is not None and args.max_users < 1:
-    raise UserFacingError(f"--max-users must be >= 1, got {args.max_users}")
-  try:
-    ks = tuple(int(k) for k in args.ks.split(",") if k.strip())
-  except ValueError:
-    raise UserFacingError(f"--ks {args.ks!r}: expected comma-separated integers") from None
-  if not ks or min(ks) < 1:
-    raise UserFacingError(f"--ks {args.ks!r}: cut-offs must be >= 1")
+  ks = args.ks
   domain, reviews, meta = _sources(args)
+  for spec in args.reranker:  # what a reranker needs besides its spec, before reading or fitting
+    kind, _, rest = spec.partition(":")
+    if kind in ("student", "exp3rt") and not args.vocabulary:
+      raise UserFacingError(f"--reranker {spec}: needs --vocabulary (the run's tasks/spm.model)")
+    if kind == "exp3rt" and not args.exp3rt_dir:
+      raise UserFacingError(f"--reranker {spec}: needs --exp3rt-dir (the domain's EXP3RT directory)")
   progress = not args.no_progress
   data = interactions.read_interactions(reviews, keep_text=bool(args.reranker),
                                         skip_bad=args.skip_bad_records, progress=progress)

@@ -17,13 +17,14 @@ import socket
 import sys
 import threading
 import time
+from recsaver_t5x import argtypes, paths as _p
 
 
-def _ints(text: str) -> tuple[int, ...]:
-  try:
-    return tuple(int(x) for x in text.split(",") if x.strip())
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "model": (_p.IN_DIR, "model directory"),
+    "vocabulary": (_p.IN_FILE, "SentencePiece model"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,30 +32,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                "T5X checkpoint (then also --model-config)")
   p.add_argument("--vocabulary", help="SentencePiece model (default: found in the model dir or "
                                       "its training tasks config)")
-  p.add_argument("--step", type=int, help="checkpoint step (default: latest)")
+  p.add_argument("--step", type=argtypes.nonneg_int, help="checkpoint step (default: latest)")
   p.add_argument("--model-config", help="T5X checkpoints: a T5X-style config JSON or a size name")
   p.add_argument("--model-name", help="the name clients send as `model` (default: dir name)")
   p.add_argument("--host", default="127.0.0.1",
                  help="address to bind (default loopback only; another address exposes the "
                       "server beyond this machine)")
-  p.add_argument("--port", type=int, default=8000, help="port (0: a free one)")
-  p.add_argument("--max-batch", type=int, default=16, help="largest decoder batch (rows)")
-  p.add_argument("--max-input-length", type=int, default=512,
+  p.add_argument("--port", type=argtypes.port, default=8000, help="port (0: a free one)")
+  p.add_argument("--max-batch", type=argtypes.positive_int, default=16, help="largest decoder batch (rows)")
+  p.add_argument("--max-input-length", type=argtypes.positive_int, default=512,
                  help="prompt tokens kept (longer prompts keep their end, as in the tasks)")
-  p.add_argument("--max-decode-length", type=int, default=256, help="largest max_tokens")
-  p.add_argument("--batch-buckets", type=_ints, help="batch sizes (default: powers of two)")
-  p.add_argument("--input-buckets", type=_ints, help="input lengths (default: powers of two from 64)")
-  p.add_argument("--decode-buckets", type=_ints,
+  p.add_argument("--max-decode-length", type=argtypes.positive_int, default=256, help="largest max_tokens")
+  p.add_argument("--batch-buckets", type=argtypes.int_list(1), help="batch sizes (default: powers of two)")
+  p.add_argument("--input-buckets", type=argtypes.int_list(1), help="input lengths (default: powers of two from 64)")
+  p.add_argument("--decode-buckets", type=argtypes.int_list(1),
                  help="decode lengths (default: powers of two from 32)")
-  p.add_argument("--max-queue", type=int, default=256,
+  p.add_argument("--max-queue", type=argtypes.positive_int, default=256,
                  help="requests allowed to wait; beyond that HTTP 429")
-  p.add_argument("--batch-wait-ms", type=float, default=0.0,
+  p.add_argument("--batch-wait-ms", type=argtypes.nonneg_float, default=0.0,
                  help="wait up to this long for a batch to fill (default 0: take what is queued)")
   p.add_argument("--warmup", action="store_true", help="compile every bucket before serving")
-  p.add_argument("--rating-scale", default="1..5", help="rating scale LOW..HIGH (default 1..5)")
-  p.add_argument("--graceful-timeout", type=float, default=60.0,
+  p.add_argument("--rating-scale", default="1..5", type=argtypes.checked(lambda t: _scale(t)), help="rating scale LOW..HIGH (default 1..5)")
+  p.add_argument("--graceful-timeout", type=argtypes.nonneg_float, default=60.0,
                  help="seconds to finish open requests on shutdown")
-  p.add_argument("--log-level", default="warning", help="uvicorn log level")
+  p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug", "trace"),
+                 help="uvicorn log level")
 
 
 def _scale(text: str):

@@ -14,7 +14,10 @@ from typing import Iterator
 
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.teacher.client import DEFAULT_KEY_ENV, ClientConfig
-from recsaver_t5x import argtypes
+from recsaver_t5x import argtypes, paths
+
+# The path arguments of the teacher options, for the `PATHS` of the commands that add them.
+TEACHER_PATHS = {"teacher_gguf": (paths.IN_FILE, "GGUF model file")}
 
 ENV_BASE_URL = "RECSAVER_TEACHER_BASE_URL"
 ENV_MODEL = "RECSAVER_TEACHER_MODEL"
@@ -22,7 +25,7 @@ ENV_MODEL = "RECSAVER_TEACHER_MODEL"
 
 def add_teacher_arguments(p: argparse.ArgumentParser, default_logprobs: bool = False) -> None:
   g = p.add_argument_group("teacher (default: embedded llama.cpp server with the packaged SmolLM2)")
-  g.add_argument("--teacher-base-url", default=os.environ.get(ENV_BASE_URL),
+  g.add_argument("--teacher-base-url", default=os.environ.get(ENV_BASE_URL), type=argtypes.base_urls,
                  help=f"external OpenAI-compatible base URL(s), comma-separated, ending in /v1 "
                       f"(env {ENV_BASE_URL}); nothing is started then")
   g.add_argument("--teacher-model", default=os.environ.get(ENV_MODEL),

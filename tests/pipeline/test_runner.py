@@ -69,7 +69,7 @@ def test_toolkit_version_is_in_the_fingerprint(tmp_path, amazon_dir, monkeypatch
 @pytest.mark.parametrize("edit, message", [
     ("[prepare]\ntrain_per_lable = 3", r"run.toml: \[prepare\]: unknown key 'train_per_lable'.*did you mean 'train_per_label'"),
     ("[prepare]\ntrain_per_label = 'three'", r"\[prepare\]: 'train_per_label' not an integer"),
-    ("[tasks]\nms = 2", r"\[tasks\]: 'ms' must be a string or a list"),
+    ("[tasks]\nms = 'two'", r"\[tasks\]: 'ms' not an integer: 'two'"),
     ("[tasks]\nvocab_sise = 10", r"\[tasks\]: unknown key 'vocab_sise'.*did you mean 'vocab_size'"),
     ("[teacher]\nserver = 2", r"\[teacher\]: unknown key 'server'.*did you mean 'servers'"),
     ("[train]\nTRAIN_STEP = 2", r"\[train\]: 'TRAIN_STEP' is no gin macro.*did you mean 'TRAIN_STEPS'"),

@@ -123,7 +123,10 @@ def test_user_average_keeps_retriever_order(dm):
 
 
 def _run_cli(args, capsys):
-  code = cli.main(["rerank", "--no-progress", *args])
+  try:
+    code = cli.main(["rerank", "--no-progress", *args])
+  except SystemExit as e:  # a usage error, found when the command line is parsed (--ks 1,x)
+    code = e.code
   return code, capsys.readouterr()
 
 
