@@ -85,7 +85,7 @@ def test_missing_parent_of_a_store_is_named(capsys, tmp_path):
   refs = tmp_path / "refs.jsonl"
   refs.write_text(json.dumps({"example_id": "e1", "rating": 4, "references": ["x"]}) + "\n")
   err = _err(capsys, ["reasoning-metrics", "--references", str(refs), "--candidates", str(tmp_path)])
-  assert err.endswith(f"{tmp_path}: is a directory, expected a file")
+  assert err.endswith(f"{tmp_path}: is a directory, expected a candidates file")
 
 
 def test_latin1_byte_in_annotation_csv_names_the_file(capsys, tmp_path):
