@@ -116,6 +116,13 @@ def as_str(path: str, field: str, value: Any, line: Optional[int] = None,
   return value
 
 
+def as_bool(path: str, field: str, value: Any, line: Optional[int] = None) -> bool:
+  """`value` must be JSON true or false (1, "yes" and null are not)."""
+  if not isinstance(value, bool):
+    raise InputError(path, f"must be true or false, got {_got(value)}", line=line, field=field)
+  return value
+
+
 def as_scale(path: str, field: str, value: Any, line: Optional[int] = None) -> RatingScale:
   """A rating scale object {low, high, positive_above} (null or absent: the default 1..5)."""
   if value is None:

@@ -17,22 +17,31 @@ from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 SPLITS = ("train", "test")
 
 
-def iter_examples(path: str, scale: RatingScale = DEFAULT_SCALE) -> Iterator[Example]:
+# The true rating of an example that has none: a candidate item to be scored (rerank), never a label.
+UNLABELLED = 0
+
+
+def iter_examples(path: str, scale: RatingScale = DEFAULT_SCALE,
+                  labelled: bool = True) -> Iterator[Example]:
   """Yields examples from a JSONL file; a malformed record, or a rating off `scale`, names its
-  file, line and field."""
+  file, line and field. `labelled=False`: every true rating must be `UNLABELLED`."""
   for lineno, obj in iter_json_objects(path):
     with shapes.reading(path, lineno):
       true = obj["true_rating"] if "true_rating" in obj else obj["rating"]  # the older name
-      shapes.as_rating(path, "true_rating", true, scale, line=lineno)
+      if labelled:
+        shapes.as_rating(path, "true_rating", true, scale, line=lineno)
+      elif true != UNLABELLED or isinstance(true, bool):
+        raise InputError(path, f"must be {UNLABELLED} in an unlabelled split, got {true!r}",
+                         line=lineno, field="true_rating")
       for i, h in enumerate(shapes.as_list(path, "history", obj["history"], dict, line=lineno)):
         shapes.as_rating(path, f"history[{i}].rating", h["rating"], scale, line=lineno)
       example = Example.from_dict(obj)
     yield example
 
 
-def read_examples(path: str, scale: RatingScale = DEFAULT_SCALE) -> list[Example]:
+def read_examples(path: str, scale: RatingScale = DEFAULT_SCALE, labelled: bool = True) -> list[Example]:
   """Reads all examples of a JSONL file."""
-  return list(iter_examples(path, scale))
+  return list(iter_examples(path, scale, labelled))
 
 
 def write_examples(path: str, examples: Iterable[Example]) -> int:
@@ -53,8 +62,22 @@ def read_split(prepared_dir: str, split: str) -> list[Example]:
   if not os.path.isfile(path):
     raise UserFacingError(f"{prepared_dir}: not a prepared dataset (no {split}.jsonl); "
                           "run `recsaver prepare` first")
-  has_manifest = os.path.isfile(os.path.join(prepared_dir, "manifest.json"))
-  return read_examples(path, rating_scale(prepared_dir) if has_manifest else DEFAULT_SCALE)
+  if not os.path.isfile(_manifest_path(prepared_dir)):
+    return read_examples(path)
+  labelled = read_manifest(prepared_dir).get("labelled", True)
+  return read_examples(path, rating_scale(prepared_dir),
+                       shapes.as_bool(_manifest_path(prepared_dir), "labelled", labelled))
+
+
+def write_unlabelled_split(out_dir: str, examples: Iterable[Example], scale: RatingScale) -> int:
+  """A directory that reads like a prepared dataset whose test split is `examples` (true rating
+  `UNLABELLED`: candidates to score) and whose train split is empty; the manifest carries the
+  domain's scale, so history ratings are checked on it."""
+  os.makedirs(out_dir, exist_ok=True)
+  write_json_atomic(_manifest_path(out_dir), {"format": "recsaver-t5x unlabelled candidates v1",
+                                              "labelled": False, "rating_scale": scale.to_dict()})
+  write_examples(os.path.join(out_dir, "train.jsonl"), [])
+  return write_examples(os.path.join(out_dir, "test.jsonl"), examples)
 
 
 def rating_scale(prepared_dir: str) -> RatingScale:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
+from recsaver_t5x.data import io as data_io
 from recsaver_t5x.data.records import Example, HistoryEntry, Item
 from recsaver_t5x.errors import UserFacingError
 from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
@@ -48,7 +49,6 @@ class RerankContext:
   options: dict = dataclasses.field(default_factory=dict)
 
 
-UNKNOWN_RATING = 0  # a candidate's true rating is unknown: examples carry 0 (never scored)
 
 
 def query_examples(query: Query, domain: str) -> list[Example]:
@@ -58,7 +58,7 @@ def query_examples(query: Query, domain: str) -> list[Example]:
   """
   ts = query.history[-1].timestamp if query.history else 0
   return [Example(example_id=f"{query.user_id}|{item.asin}", domain=domain, user_id=query.user_id,
-                  history=query.history, target=item, true_rating=UNKNOWN_RATING, timestamp=ts,
+                  history=query.history, target=item, true_rating=data_io.UNLABELLED, timestamp=ts,
                   split="rerank") for item in query.candidates]
 
 

@@ -59,9 +59,7 @@ class StudentReranker:
     from recsaver_t5x.tasks import naming, registry
     config, params, step = self._load()
     examples = [e for q in queries for e in query_examples(q, self.domain)]
-    os.makedirs(self.work_dir, exist_ok=True)
-    data_io.write_examples(os.path.join(self.work_dir, "test.jsonl"), examples)
-    data_io.write_examples(os.path.join(self.work_dir, "train.jsonl"), [])
+    data_io.write_unlabelled_split(self.work_dir, examples, self.scale)
     registry.add_domain(self._task_domain, self.work_dir, None, self.vocabulary,
                         wording=self.wording or self.domain, budget=self.budget)
     task = seqio.get_mixture_or_task(naming.eval_task_name(self._task_domain, self.targets))

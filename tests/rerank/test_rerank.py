@@ -1,5 +1,6 @@
 """Top-k reranking on real Amazon data: split, candidates (never a seen item), determinism,
 metrics equal to ir-measures' on random runs, both protocols, the CLI and the plug-in hook."""
+import dataclasses
 import json
 import os
 
@@ -207,3 +208,32 @@ def test_teacher_reranker_with_the_embedded_teacher_resumes_from_its_store(amazo
   (m,) = [m for m in json.loads((out / "rerank.json").read_text())["methods"]
           if m["name"].startswith("teacher ")]
   assert m["metrics"] == first
+
+
+def test_candidates_dir_reads_as_an_unlabelled_split(tmp_path):
+  """The student reranker's work dir: candidates carry no true rating, histories use the domain's
+  scale (1..10 here), and a label in an unlabelled split or an unlabelled record in a prepared
+  split is one error naming file, line and field."""
+  from recsaver_t5x.data import io as data_io
+  from recsaver_t5x.data.records import HistoryEntry, Item
+  from recsaver_t5x.errors import InputError
+  from recsaver_t5x.rerank.rerankers import query_examples
+  from recsaver_t5x.scale import RatingScale
+  scale = RatingScale(1, 10, 6)
+  hist = tuple(HistoryEntry(Item(asin=f"h{i}"), 8, "good", None, 1000 + i) for i in range(4))
+  q = Query(user_id="u", history=hist, candidates=(Item(asin="c1"), Item(asin="c2")))
+  examples = query_examples(q, "books")
+  assert data_io.write_unlabelled_split(str(tmp_path / "cand"), examples, scale) == 2
+  back = data_io.read_split(str(tmp_path / "cand"), "test")
+  assert [e.example_id for e in back] == ["u|c1", "u|c2"]
+  assert {e.true_rating for e in back} == {data_io.UNLABELLED}
+  assert data_io.read_split(str(tmp_path / "cand"), "train") == []
+  labelled = [dataclasses.replace(examples[0], true_rating=7)]
+  data_io.write_examples(str(tmp_path / "cand" / "test.jsonl"), labelled)
+  with pytest.raises(InputError, match=r"test.jsonl:1: field 'true_rating': must be 0 in an unlabelled split, got 7"):
+    data_io.read_split(str(tmp_path / "cand"), "test")
+  prepared = tmp_path / "prep"
+  prepared.mkdir()
+  data_io.write_examples(str(prepared / "test.jsonl"), examples)
+  with pytest.raises(InputError, match=r"test.jsonl:1: field 'true_rating': must be in 1..5, got 0"):
+    data_io.read_split(str(prepared), "test")
