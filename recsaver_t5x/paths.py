@@ -117,14 +117,20 @@ def check_declared(args, declared: dict) -> None:
   Roles: in-file / in-dir / in-any (must exist, of that kind); maybe-file (read if it exists:
   not a directory); out-file (written or appended: not a directory, its directory writable);
   out-dir (created and written: not a file, writable; nothing is created here). An output may
-  not be an input file, nor an existing file directly in an input directory (writing it would
-  destroy the input). Inputs are checked first, then the overlap, then the outputs.
+  not be an input file, nor a file directly in an input directory that the command reads (writing
+  it would destroy the input). An in-dir may name those files as a third element (a prepared
+  dataset's `train.jsonl`, `test.jsonl`, `manifest.json`): then a store or a result kept beside
+  them is not an input and is written again when a run resumes; otherwise every existing file in
+  it counts. Inputs are checked first, then the overlap, then the outputs.
   """
   given = []
-  for dest, (role, what) in declared.items():
+  reads = {}  # input directory -> the file names read in it, where declared
+  for dest, (role, what, *names) in declared.items():
     value = getattr(args, dest, None)
     for path in [] if value is None else value if isinstance(value, (list, tuple)) else [value]:
       given.append((role, what, path))
+      if names:
+        reads[path] = frozenset(names[0])
   inputs, input_dirs = [], []
   for role, what, path in given:
     if role == IN_FILE:
@@ -144,7 +150,10 @@ def check_declared(args, declared: dict) -> None:
   for out in outputs:  # e.g. `--out PREPARED/test.jsonl`
     real = os.path.realpath(out)
     for d in input_dirs:
-      if os.path.isfile(real) and os.path.dirname(real) == os.path.realpath(d):
+      # Where the files read in `d` are declared, only they are inputs: a store or a result kept
+      # beside them is written again when a run resumes.
+      read = os.path.basename(real) in reads[d] if d in reads else os.path.isfile(real)
+      if read and os.path.dirname(real) == os.path.realpath(d):
         raise UserFacingError(f"{out}: the output is a file of the input {d}; choose another "
                               "output path")
   for role, what, path in given:

@@ -5,11 +5,12 @@ import argparse
 import csv
 import os
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_DIR, "output directory"),
 }
 
@@ -22,7 +23,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def baseline_rows(prepared_dirs, split: str) -> list[tuple[str, dict]]:
   """One (name, metrics) row per prepared directory."""
-  from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.baseline import user_average as baseline
   from recsaver_t5x.eval import rating_metrics  # pylint: disable=import-outside-toplevel
   rows = []

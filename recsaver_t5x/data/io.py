@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 
 import orjson
 
-from recsaver_t5x import shapes
+from recsaver_t5x import paths, shapes
 from recsaver_t5x.data.records import Example
 from recsaver_t5x.errors import InputError, UserFacingError
 from recsaver_t5x.jsonl import UTF8_BOM, iter_json_objects, read_json_object  # noqa: F401  (API)
@@ -15,6 +15,10 @@ from recsaver_t5x.scale import DEFAULT_SCALE, RatingScale
 
 
 SPLITS = ("train", "test")
+# A prepared dataset directory as a declared command argument (`cli` checks it before `main`): the
+# files read in it are inputs, so no output may be one of them.
+PREPARED_DIR = (paths.IN_DIR, "prepared dataset directory",
+                tuple(f"{s}.jsonl" for s in SPLITS) + ("manifest.json",))
 
 
 # The true rating of an example that has none: a candidate item to be scored (rerank), never a label.

@@ -13,11 +13,12 @@ import argparse
 
 from recsaver_t5x import argtypes
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.IN_DIR, "EXP3RT directory"),
     "model_dir": (_p.IN_DIR, "model directory"),
     "vocabulary": (_p.IN_FILE, "SentencePiece model"),
@@ -50,7 +51,6 @@ def main(args: argparse.Namespace) -> int:
   import os
   import time
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.exp3rt import chain, embed, prompts, report, selection, workdir
   from recsaver_t5x.exp3rt.student import Student
   from recsaver_t5x.model.vocab import get_vocabulary

@@ -8,11 +8,12 @@ import argparse
 
 from recsaver_t5x import argtypes, paths as _p
 from recsaver_t5x.exp3rt.preferences_cli import parse_scale
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_FILE, "output file"),
 }
 
@@ -31,7 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   import json
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import corpus as corpus_lib, mf, readout
 

@@ -12,11 +12,12 @@ import sys
 
 from recsaver_t5x import argtypes, paths as _p
 from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_DIR, "EXP3RT directory"),
     "store": (_p.OUT_FILE, "sample store"),
     **TEACHER_PATHS,
@@ -72,7 +73,6 @@ def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   import dataclasses
   import os
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.exp3rt import corpus as corpus_lib, preferences, prompts, selection, workdir
   from recsaver_t5x.exp3rt.teacher_jobs import CallConfig
   from recsaver_t5x.teacher.options import teacher_from_args

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_FILE, "output file"),
     "mf": (_p.IN_FILE, "mf-baseline output"),
     "exp3rt": (_p.IN_DIR, "exp3rt-evaluate output directory"),
@@ -63,7 +64,6 @@ def _number(path: str, field: str, value, line=None) -> float:
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
   import os
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.baseline.user_average import round_half_up
   from recsaver_t5x.exp3rt import readout, report

@@ -14,11 +14,12 @@ import os
 
 from recsaver_t5x import argtypes
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_DIR, "tasks directory"),
     "store": (_p.MAYBE_FILE, "sample store"),
     "vocabulary": (_p.IN_FILE, "SentencePiece model"),
@@ -62,7 +63,6 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 
 def _vocab_texts(prepared: dict[str, str], store: str | None, wording: dict[str, str]):
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.prompting.templates import wording_for
   from recsaver_t5x.prompting.variants import build_prompt
   from recsaver_t5x.teacher.store import SampleStore
@@ -78,7 +78,6 @@ def _vocab_texts(prepared: dict[str, str], store: str | None, wording: dict[str,
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.model import vocab
   wording, exp3rt = _pairs(args.wording, "--wording"), _pairs(args.exp3rt, "--exp3rt")

@@ -17,11 +17,12 @@ import os
 
 from recsaver_t5x import argtypes, paths as _p
 from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "reviews": (_p.IN_FILE, "review file"),
     "meta": (_p.IN_FILE, "metadata file"),
     "exp3rt_dir": (_p.IN_DIR, "EXP3RT directory"),
@@ -105,7 +106,6 @@ def reranker_spec(spec: str) -> str:
 
 
 def _sources(args) -> tuple[str, list[str], list[str]]:
-  from recsaver_t5x.data import io as data_io  # pylint: disable=import-outside-toplevel
   from recsaver_t5x.errors import UserFacingError  # pylint: disable=import-outside-toplevel
   if args.prepared:
     if args.reviews:

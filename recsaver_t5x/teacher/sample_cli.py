@@ -9,11 +9,12 @@ import sys
 from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
 from recsaver_t5x import argtypes
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "store": (_p.OUT_FILE, "sample store"),
     **TEACHER_PATHS,
 }
@@ -39,7 +40,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.errors import UserFacingError
   from recsaver_t5x.answer import parse_answer
   from recsaver_t5x.prompting.variants import Budget, get_variant

@@ -12,6 +12,7 @@ from recsaver_t5x.teacher.options import TEACHER_PATHS, add_teacher_arguments
 from recsaver_t5x import argtypes
 from recsaver_t5x.eval.rating_metrics import check_unparsed_policy
 from recsaver_t5x import paths as _p
+from recsaver_t5x.data import io as data_io
 
 METRIC_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "binary_auc", "multi_auc",
                "n", "n_unparsed", "n_truncated", "n_with_probs")
@@ -19,7 +20,7 @@ METRIC_KEYS = ("binary_acc", "binary_f1", "multi_acc", "mae", "rmse", "binary_au
 
 # Path arguments by role, checked before `main` (recsaver_t5x.paths.check_declared).
 PATHS = {
-    "prepared": (_p.IN_DIR, "prepared dataset directory"),
+    "prepared": data_io.PREPARED_DIR,
     "out": (_p.OUT_DIR, "output directory"),
     "store": (_p.OUT_FILE, "sample store"),
     **TEACHER_PATHS,
@@ -52,7 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
   # pylint: disable=import-outside-toplevel
-  from recsaver_t5x.data import io as data_io
   from recsaver_t5x.eval.rating_metrics import AUC_COLUMNS, TABLE3_COLUMNS, format_table
   from recsaver_t5x.prompting.variants import Budget, parse_variants
   from recsaver_t5x.teacher.options import constrained_mode, teacher_from_args

@@ -39,8 +39,9 @@ def test_declared_paths_are_arguments_of_the_command(command):
   dests = {a.dest for a in _parser(command)._actions}  # pylint: disable=protected-access
   roles = {paths.IN_FILE, paths.IN_DIR, paths.IN_ANY, paths.MAYBE_FILE, paths.OUT_FILE,
            paths.OUT_DIR}
-  for dest, (role, what) in declared.items():
+  for dest, (role, what, *reads) in declared.items():
     assert dest in dests and role in roles and what, (command, dest)
+    assert not reads or (role == paths.IN_DIR and len(reads) == 1 and reads[0]), (command, dest)
   if command not in ("synth", "train"):  # every other command reads or writes a path the user gives
     assert declared, command
 
@@ -118,6 +119,26 @@ def test_paths_are_checked_before_main(tmp_path, capsys, monkeypatch):
   assert cli.main(["mf-baseline", str(prep), "--out", str(prep / "test.jsonl")]) == 2
   assert "the output is a file of the input" in capsys.readouterr().err
   assert (prep / "test.jsonl").read_text() == '{"keep": 1}\n'
+
+
+def test_results_kept_in_a_prepared_dir_are_written_again_on_resume(tmp_path):
+  """Only the files a prepared dataset is read for are inputs: a store or mf.json kept beside them
+  is an output that a resumed run appends to or replaces; its examples stay protected."""
+  from recsaver_t5x.data import io as data_io
+  prep = tmp_path / "prep"
+  prep.mkdir()
+  for name in ("train.jsonl", "test.jsonl", "manifest.json", "samples.jsonl", "mf.json"):
+    (prep / name).write_text("{}\n")
+  check = paths.check_declared
+  declared = {"i": data_io.PREPARED_DIR, "o": (paths.OUT_FILE, "sample store")}
+  for kept in ("samples.jsonl", "mf.json"):
+    check(_args(i=str(prep), o=str(prep / kept)), declared)
+  for read in ("train.jsonl", "test.jsonl", "manifest.json"):
+    with pytest.raises(UserFacingError, match=rf"{read}: the output is a file of the input {prep}"):
+      check(_args(i=str(prep), o=str(prep / read)), declared)
+  (prep / "test.jsonl").unlink()  # not there yet: still the directory's input, never an output
+  with pytest.raises(UserFacingError, match=r"the output is a file of the input"):
+    check(_args(i=str(prep), o=str(prep / "test.jsonl")), declared)
 
 
 def test_a_foreign_one_line_file_given_as_store_is_refused_not_truncated(tmp_path):
