@@ -66,11 +66,12 @@ def read_split(prepared_dir: str, split: str) -> list[Example]:
   if not os.path.isfile(path):
     raise UserFacingError(f"{prepared_dir}: not a prepared dataset (no {split}.jsonl); "
                           "run `recsaver prepare` first")
-  if not os.path.isfile(_manifest_path(prepared_dir)):
+  manifest_path = _manifest_path(prepared_dir)
+  if not os.path.isfile(manifest_path):
     return read_examples(path)
-  labelled = read_manifest(prepared_dir).get("labelled", True)
-  return read_examples(path, rating_scale(prepared_dir),
-                       shapes.as_bool(_manifest_path(prepared_dir), "labelled", labelled))
+  manifest = read_manifest(prepared_dir)  # read once: the scale and whether the split is labelled
+  return read_examples(path, _scale_of(manifest_path, manifest),
+                       shapes.as_bool(manifest_path, "labelled", manifest.get("labelled", True)))
 
 
 def write_unlabelled_split(out_dir: str, examples: Iterable[Example], scale: RatingScale) -> int:
@@ -86,8 +87,11 @@ def write_unlabelled_split(out_dir: str, examples: Iterable[Example], scale: Rat
 
 def rating_scale(prepared_dir: str) -> RatingScale:
   """The prepared domain's RatingScale (its manifest's `rating_scale`; 1..5 for older ones)."""
-  return shapes.as_scale(_manifest_path(prepared_dir), "rating_scale",
-                         read_manifest(prepared_dir).get("rating_scale"))
+  return _scale_of(_manifest_path(prepared_dir), read_manifest(prepared_dir))
+
+
+def _scale_of(manifest_path: str, manifest: dict) -> RatingScale:
+  return shapes.as_scale(manifest_path, "rating_scale", manifest.get("rating_scale"))
 
 
 def _manifest_path(prepared_dir: str) -> str:
