@@ -263,6 +263,7 @@ def iter_reviews(path: str, skips: SkipCounter, fields: Optional[FieldStats] = N
   The layout is detected from the first record unless `layout` names one.
   """
   chosen = REVIEW_LAYOUTS[layout] if layout else None
+  fields = fields if fields is not None else _Uncleaned()  # one per file, not one per record
   for lineno, line in iter_lines(path):
     try:
       obj = _loads(path, lineno, line, allow_literal=False)
